@@ -1,0 +1,466 @@
+//! Command line: `vanban serve | extract | ingest | migrate | doctor | fsck | eval | bench`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::blob::BlobStore;
+use crate::config::Settings;
+use crate::doctypes::DocTypeTable;
+use crate::ingest::{Ingestor, Outcome, collect_files};
+use crate::store::Store;
+use crate::{eval, extract, server};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vanban",
+    version,
+    about = "Public registry of signed Vietnamese government documents"
+)]
+pub struct Cli {
+    /// Data directory (SQLite database, blobs, search index). Default: ./data
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file layered over config/default.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve {
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+    },
+    /// Extract metadata and text from PDFs and print them, storing nothing.
+    Extract {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+    /// Store PDFs (files or directories, recursively), deduplicated by SHA-256.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Publish what the publication rules allow (classified documents never are).
+        #[arg(long)]
+        publish: bool,
+        /// Organ code of the unit the documents belong to (default: ingest.default_unit).
+        #[arg(long, value_name = "ORGAN_CODE")]
+        unit: Option<String>,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Check the data directory, the database and optional external tools.
+    Doctor,
+    /// Re-hash every blob and check that every stored file has its blob.
+    Fsck,
+    /// Per-field accuracy against `*.expected.json` files beside the PDFs.
+    Eval { dir: PathBuf },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Pages per second of extraction beside pdftotext on the same files.
+    Extract {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Text,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "vanban=info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let loaded = match Settings::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let mut settings = loaded.settings;
+    if let Some(dir) = &cli.data_dir {
+        settings.storage.data_dir = dir.clone();
+    }
+    let types = DocTypeTable::builtin();
+
+    // Extraction and evaluation need no runtime or database.
+    match &cli.command {
+        Command::Extract { files, format } => return run_extract(files, *format, &settings, types),
+        Command::Eval { dir } => {
+            return match eval::evaluate(dir, types) {
+                Ok(report) => {
+                    print!("{}", report.render());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Bench {
+            what: BenchCommand::Extract { dir, rounds },
+        } => {
+            return match eval::bench_extract(dir, *rounds, types) {
+                Ok(report) => {
+                    print!("{}", report.render());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_async(cli.command, settings, types)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&settings.storage.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create data directory {}: {e}",
+            settings.storage.data_dir.display()
+        )
+    })?;
+    Ok(Store::connect(&settings.database_url(), settings.storage.max_connections).await?)
+}
+
+async fn run_async(
+    command: Command,
+    settings: Settings,
+    types: &'static DocTypeTable,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { listen } => {
+            let store = open_store(&settings).await?;
+            let listen = listen.unwrap_or_else(|| settings.server.listen.clone());
+            server::serve(
+                &listen,
+                Arc::new(server::AppState {
+                    store: store.clone(),
+                }),
+            )
+            .await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let store = open_store(&settings).await?;
+            println!("migrations applied ({})", store.backend());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest {
+            paths,
+            publish,
+            unit,
+        } => run_ingest(&paths, publish, unit, &settings, types).await,
+        Command::Doctor => Ok(run_doctor(&settings).await),
+        Command::Fsck => run_fsck(&settings).await,
+        Command::Extract { .. } | Command::Eval { .. } | Command::Bench { .. } => {
+            unreachable!("handled before")
+        }
+    }
+}
+
+fn run_extract(
+    files: &[PathBuf],
+    format: Format,
+    settings: &Settings,
+    types: &DocTypeTable,
+) -> ExitCode {
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for path in files {
+        let result = std::fs::metadata(path)
+            .map_err(|e| format!("không đọc được tệp: {e}"))
+            .and_then(|m| {
+                if m.len() > settings.extraction.max_file_bytes {
+                    Err(format!("tệp quá lớn ({} byte)", m.len()))
+                } else {
+                    std::fs::read(path).map_err(|e| format!("không đọc được tệp: {e}"))
+                }
+            })
+            .and_then(|bytes| extract::extract_pdf(&bytes, types).map_err(|e| e.to_string()));
+        match result {
+            Ok(x) => {
+                let written = match format {
+                    Format::Json if files.len() == 1 => {
+                        writeln!(
+                            out,
+                            "{}",
+                            serde_json::to_string_pretty(&x.to_json()).expect("json")
+                        )
+                    }
+                    Format::Json => writeln!(out, "{}", x.to_json()),
+                    Format::Text => writeln!(out, "== {}\n{}", path.display(), x.to_text_report()),
+                };
+                if written.is_err() {
+                    return ExitCode::FAILURE;
+                }
+            }
+            Err(reason) => {
+                failed = true;
+                eprintln!("{}: {reason}", path.display());
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn run_ingest(
+    paths: &[PathBuf],
+    publish: bool,
+    unit: Option<String>,
+    settings: &Settings,
+    types: &'static DocTypeTable,
+) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let blobs = BlobStore::open(settings.blob_dir())?;
+    let (files, walk_errors) = collect_files(paths);
+    let ingestor = Ingestor {
+        store: &store,
+        blobs: &blobs,
+        settings,
+        types,
+        unit_code: unit.unwrap_or_else(|| settings.ingest.default_unit.clone()),
+        publish,
+        actor: format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        ),
+    };
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(files.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {wide_msg}")
+                .expect("valid template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let (mut new, mut duplicate, mut failed) = (0usize, 0usize, walk_errors.len());
+    for (path, reason) in &walk_errors {
+        println!("failed     {}: {reason}", path.display());
+    }
+    for path in &files {
+        bar.set_message(path.display().to_string());
+        let result = ingestor.ingest_file(path).await;
+        let line = match &result.outcome {
+            Outcome::New { id, status, reason } => {
+                new += 1;
+                format!("new        {} → #{id} [{status}] {reason}", path.display())
+            }
+            Outcome::Duplicate { id } => {
+                duplicate += 1;
+                format!("duplicate  {} (= #{id})", path.display())
+            }
+            Outcome::Failed { reason } => {
+                failed += 1;
+                format!("failed     {}: {reason}", path.display())
+            }
+        };
+        bar.suspend(|| println!("{line}"));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!("summary: {new} new, {duplicate} duplicate, {failed} failed");
+    store.close().await;
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn run_fsck(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let store = open_store(settings).await?;
+    let blobs = BlobStore::open(settings.blob_dir())?;
+    let report = blobs.fsck(|_| {})?;
+    let mut missing = Vec::new();
+    for key in store.blob_keys().await? {
+        if !blobs.contains(&key) {
+            missing.push(key);
+        }
+    }
+    println!("checked {} blobs", report.checked);
+    for key in &report.corrupt {
+        println!("corrupt   {key}: content no longer matches its SHA-256");
+    }
+    for path in &report.misplaced {
+        println!("stray     {}: not a blob of this store", path.display());
+    }
+    for key in &missing {
+        println!("missing   {key}: referenced by the database, absent from the blob store");
+    }
+    store.close().await;
+    let ok = report.corrupt.is_empty() && missing.is_empty();
+    println!(
+        "{}",
+        if ok {
+            "fsck: OK"
+        } else {
+            "fsck: PROBLEMS FOUND"
+        }
+    );
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn run_doctor(settings: &Settings) -> ExitCode {
+    let mut problems = 0;
+    let mut report = |ok: bool, what: &str, detail: String| {
+        println!("[{}] {what}: {detail}", if ok { " ok " } else { "FAIL" });
+        if !ok {
+            problems += 1;
+        }
+    };
+    let dir = &settings.storage.data_dir;
+    let writable = std::fs::create_dir_all(dir).is_ok() && {
+        let probe = dir.join(".doctor-probe");
+        let ok = std::fs::write(&probe, b"x").is_ok();
+        let _ = std::fs::remove_file(&probe);
+        ok
+    };
+    report(
+        writable,
+        "data directory",
+        format!(
+            "{} {}",
+            dir.display(),
+            if writable {
+                "is writable"
+            } else {
+                "is not writable"
+            }
+        ),
+    );
+    match Store::connect(&settings.database_url(), 1).await {
+        Ok(store) => {
+            let counts = store.status_counts().await.unwrap_or_default();
+            let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{s}={n}")).collect();
+            report(
+                true,
+                "database",
+                format!(
+                    "{} reachable, migrations applied; documents: {}",
+                    store.backend(),
+                    if summary.is_empty() {
+                        "none".into()
+                    } else {
+                        summary.join(", ")
+                    }
+                ),
+            );
+            store.close().await;
+        }
+        Err(e) => report(false, "database", format!("{e}")),
+    }
+    println!("optional tools (used by later features):");
+    for (tool, args, purpose, install) in [
+        (
+            "pdftotext",
+            &["-v"][..],
+            "baseline for `vanban bench extract`",
+            "apt-get install poppler-utils",
+        ),
+        (
+            "pdfsig",
+            &["-v"][..],
+            "second opinion on PDF signatures",
+            "apt-get install poppler-utils",
+        ),
+        (
+            "tesseract",
+            &["--version"][..],
+            "OCR of scanned documents",
+            "apt-get install tesseract-ocr tesseract-ocr-vie",
+        ),
+        (
+            "chromium",
+            &["--version"][..],
+            "browser tests of the embeddable widget",
+            "apt-get install chromium",
+        ),
+    ] {
+        let found = std::process::Command::new(tool).args(args).output().is_ok();
+        println!(
+            "  [{}] {tool}: {purpose}{}",
+            if found { " ok " } else { "miss" },
+            if found {
+                String::new()
+            } else {
+                format!(" — install: {install}")
+            }
+        );
+    }
+    if std::process::Command::new("tesseract")
+        .arg("--list-langs")
+        .output()
+        .is_ok_and(|o| !String::from_utf8_lossy(&o.stdout).contains("vie"))
+    {
+        println!("  [miss] tesseract Vietnamese data — install: apt-get install tesseract-ocr-vie");
+    }
+    if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,260 @@
+//! Layered configuration: `config/default.toml` (compiled in) → optional `--config FILE` →
+//! environment variables `VANBAN__SECTION__KEY`. Keys the defaults do not know are reported.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub storage: StorageSettings,
+    pub extraction: ExtractionSettings,
+    pub ingest: IngestSettings,
+    pub publication: PublicationSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageSettings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExtractionSettings {
+    pub max_file_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IngestSettings {
+    pub default_unit: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PublicationSettings {
+    pub public_types: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is not valid TOML: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("environment variable {name}: {reason}")]
+    Env { name: String, reason: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] toml::de::Error),
+}
+
+/// Settings plus the warnings produced while loading them (unknown keys).
+pub struct Loaded {
+    pub settings: Settings,
+    pub warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Loads defaults, then `file`, then variables from `env` (pass `std::env::vars()`).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, ConfigError> {
+        let defaults: Table = DEFAULT_TOML
+            .parse()
+            .expect("config/default.toml is valid TOML");
+        let mut merged = defaults.clone();
+        let mut warnings = Vec::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let overlay: Table = text.parse().map_err(|source| ConfigError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            merge(
+                &mut merged,
+                overlay,
+                &defaults,
+                &path.display().to_string(),
+                "",
+                &mut warnings,
+            );
+        }
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("VANBAN__"))
+            .collect();
+        env.sort();
+        for (name, raw) in env {
+            let path: Vec<String> = name["VANBAN__".len()..]
+                .split("__")
+                .map(|s| s.to_ascii_lowercase())
+                .collect();
+            let [section, key] = path.as_slice() else {
+                warnings.push(format!("ignoring {name}: expected VANBAN__SECTION__KEY"));
+                continue;
+            };
+            let Some(default) = defaults
+                .get(section)
+                .and_then(Value::as_table)
+                .and_then(|t| t.get(key))
+            else {
+                warnings.push(format!(
+                    "unknown setting {section}.{key} (from {name}) ignored"
+                ));
+                continue;
+            };
+            let value = env_value(default, &raw).map_err(|reason| ConfigError::Env {
+                name: name.clone(),
+                reason,
+            })?;
+            if let Some(table) = merged.get_mut(section).and_then(Value::as_table_mut) {
+                table.insert(key.clone(), value);
+            }
+        }
+        let settings: Settings = Value::Table(merged).try_into()?;
+        Ok(Loaded { settings, warnings })
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.storage.database_url.trim().is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.storage.data_dir.join("vanban.db").display()
+            )
+        } else {
+            self.storage.database_url.clone()
+        }
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        self.storage.data_dir.join("blobs")
+    }
+
+    pub fn index_dir(&self) -> PathBuf {
+        self.storage.data_dir.join("index")
+    }
+}
+
+/// An environment value typed like the default it replaces.
+fn env_value(default: &Value, raw: &str) -> Result<Value, String> {
+    Ok(match default {
+        Value::Integer(_) => Value::Integer(
+            raw.trim()
+                .parse()
+                .map_err(|_| format!("expected an integer, got {raw:?}"))?,
+        ),
+        Value::Boolean(_) => Value::Boolean(
+            raw.trim()
+                .parse()
+                .map_err(|_| format!("expected true or false, got {raw:?}"))?,
+        ),
+        Value::Float(_) => Value::Float(
+            raw.trim()
+                .parse()
+                .map_err(|_| format!("expected a number, got {raw:?}"))?,
+        ),
+        Value::Array(_) => Value::Array(
+            raw.split(',')
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.into()))
+                .collect(),
+        ),
+        _ => Value::String(raw.to_string()),
+    })
+}
+
+fn merge(
+    into: &mut Table,
+    overlay: Table,
+    defaults: &Table,
+    origin: &str,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+) {
+    for (key, value) in overlay {
+        let full = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (defaults.get(&key), value) {
+            (Some(Value::Table(default_table)), Value::Table(overlay_table)) => {
+                let entry = into
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Table(Table::new()));
+                if let Value::Table(target) = entry {
+                    merge(
+                        target,
+                        overlay_table,
+                        default_table,
+                        origin,
+                        &full,
+                        warnings,
+                    );
+                }
+            }
+            (Some(_), value) => {
+                into.insert(key, value);
+            }
+            (None, _) => warnings.push(format!("unknown setting {full} in {origin} ignored")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_and_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("site.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"0.0.0.0:9000\"\ncolour = \"blue\"\n[extra]\nx = 1\n",
+        )
+        .unwrap();
+        let env = vec![
+            (
+                "VANBAN__STORAGE__MAX_CONNECTIONS".to_string(),
+                "3".to_string(),
+            ),
+            ("VANBAN__STORAGE__NOPE".to_string(), "1".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
+        let loaded = Settings::load(Some(&file), env).unwrap();
+        assert_eq!(loaded.settings.server.listen, "0.0.0.0:9000");
+        assert_eq!(loaded.settings.storage.max_connections, 3);
+        assert_eq!(loaded.warnings.len(), 3, "{:?}", loaded.warnings);
+        assert!(loaded.warnings.iter().any(|w| w.contains("server.colour")));
+    }
+
+    #[test]
+    fn env_type_errors_are_reported() {
+        let env = vec![(
+            "VANBAN__STORAGE__MAX_CONNECTIONS".to_string(),
+            "many".to_string(),
+        )];
+        let err = Settings::load(None, env).err().expect("error");
+        assert!(err.to_string().contains("VANBAN__STORAGE__MAX_CONNECTIONS"));
+    }
+}

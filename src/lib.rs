@@ -1,0 +1,16 @@
+//! vanban: a public registry of the documents Vietnamese local governments sign.
+//! See ARCHITECTURE.md for the map.
+
+pub mod blob;
+pub mod cli;
+pub mod config;
+pub mod decree30;
+pub mod doctypes;
+pub mod eval;
+pub mod extract;
+pub mod ingest;
+pub mod pdf;
+pub mod policy;
+pub mod server;
+pub mod store;
+pub mod text;

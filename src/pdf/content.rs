@@ -1,0 +1,473 @@
+//! A content-stream interpreter that keeps what text extraction needs: every glyph's text,
+//! baseline position, advance and size, including text drawn inside Form XObjects (which
+//! lopdf's own `extract_text` skips) — signature appearances and some producers' headers live there.
+
+use std::collections::{HashMap, HashSet};
+
+use lopdf::content::Content;
+use lopdf::{Dictionary, Document, Object, ObjectId};
+
+use super::fonts::{FontDecoder, LegacyEncoding, deref, number};
+
+/// Form XObjects nest; a malicious file can make them recurse forever.
+const MAX_FORM_DEPTH: usize = 8;
+/// A page with more glyphs than this is not a document page but an attack or a map.
+const MAX_GLYPHS_PER_PAGE: usize = 400_000;
+/// Largest content stream we inflate for one page or form.
+const MAX_CONTENT_BYTES: usize = 64 * 1024 * 1024;
+
+/// One positioned glyph in device space (points, origin bottom-left).
+#[derive(Debug, Clone)]
+pub struct Glyph {
+    pub text: String,
+    pub x0: f32,
+    pub x1: f32,
+    /// Baseline.
+    pub y: f32,
+    /// Effective font size (vertical scale of the text rendering matrix).
+    pub size: f32,
+}
+
+#[derive(Debug, Default)]
+pub struct PageGlyphs {
+    pub glyphs: Vec<Glyph>,
+    /// Legacy 8-bit Vietnamese fonts used on the page (their text needs conversion).
+    pub legacy_fonts: Vec<(String, LegacyEncoding)>,
+    /// Glyphs dropped because they were not horizontal (rotated stamps, vertical margins).
+    pub skipped_rotated: usize,
+    pub truncated: bool,
+}
+
+type Matrix = [f32; 6];
+const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+
+fn mul(m1: &Matrix, m2: &Matrix) -> Matrix {
+    [
+        m1[0] * m2[0] + m1[1] * m2[2],
+        m1[0] * m2[1] + m1[1] * m2[3],
+        m1[2] * m2[0] + m1[3] * m2[2],
+        m1[2] * m2[1] + m1[3] * m2[3],
+        m1[4] * m2[0] + m1[5] * m2[2] + m2[4],
+        m1[4] * m2[1] + m1[5] * m2[3] + m2[5],
+    ]
+}
+
+#[derive(Clone)]
+struct GraphicsState {
+    ctm: Matrix,
+    char_spacing: f32,
+    word_spacing: f32,
+    horizontal_scale: f32,
+    leading: f32,
+    rise: f32,
+    font_key: Option<FontKey>,
+    font_size: f32,
+}
+
+impl Default for GraphicsState {
+    fn default() -> Self {
+        GraphicsState {
+            ctm: IDENTITY,
+            char_spacing: 0.0,
+            word_spacing: 0.0,
+            horizontal_scale: 1.0,
+            leading: 0.0,
+            rise: 0.0,
+            font_key: None,
+            font_size: 0.0,
+        }
+    }
+}
+
+/// Identifies a font by the dictionary it came from, so each is decoded once per page.
+type FontKey = usize;
+
+struct Interpreter<'a> {
+    doc: &'a Document,
+    fonts: HashMap<FontKey, FontDecoder<'a>>,
+    out: PageGlyphs,
+    forms_in_progress: HashSet<ObjectId>,
+}
+
+/// Extracts the positioned glyphs of one page.
+pub fn page_glyphs(doc: &Document, page_id: ObjectId) -> Result<PageGlyphs, String> {
+    let content = doc
+        .get_page_content_with_limit(page_id, MAX_CONTENT_BYTES)
+        .map_err(|e| format!("page content unreadable: {e}"))?;
+    let resources = page_resources(doc, page_id);
+    let mut interpreter = Interpreter {
+        doc,
+        fonts: HashMap::new(),
+        out: PageGlyphs::default(),
+        forms_in_progress: HashSet::new(),
+    };
+    let mut state = GraphicsState::default();
+    interpreter.run(&content, &resources, &mut state, 0)?;
+    interpreter.run_annotations(page_id);
+    let mut legacy: Vec<(String, LegacyEncoding)> = interpreter
+        .fonts
+        .values()
+        .filter_map(|f| {
+            f.legacy_vietnamese_encoding()
+                .map(|e| (f.base_font.clone(), e))
+        })
+        .collect();
+    legacy.sort_by(|a, b| a.0.cmp(&b.0));
+    legacy.dedup();
+    interpreter.out.legacy_fonts = legacy;
+    Ok(interpreter.out)
+}
+
+/// The page's resource dictionaries, own first, then inherited ones.
+fn page_resources(doc: &Document, page_id: ObjectId) -> Vec<&Dictionary> {
+    let mut list = Vec::new();
+    if let Ok((own, inherited)) = doc.get_page_resources(page_id) {
+        if let Some(own) = own {
+            list.push(own);
+        }
+        for id in inherited {
+            if let Ok(dict) = doc.get_dictionary(id) {
+                list.push(dict);
+            }
+        }
+    }
+    list
+}
+
+fn lookup<'a>(
+    doc: &'a Document,
+    resources: &[&'a Dictionary],
+    category: &[u8],
+    name: &[u8],
+) -> Option<&'a Object> {
+    resources.iter().find_map(|res| {
+        let group = deref(doc, res.get(category)).ok()?.as_dict().ok()?;
+        deref(doc, group.get(name)).ok()
+    })
+}
+
+impl<'a> Interpreter<'a> {
+    fn run(
+        &mut self,
+        content: &[u8],
+        resources: &[&'a Dictionary],
+        state: &mut GraphicsState,
+        depth: usize,
+    ) -> Result<(), String> {
+        let content =
+            Content::decode(content).map_err(|e| format!("content stream unreadable: {e}"))?;
+        let mut stack: Vec<GraphicsState> = Vec::new();
+        let mut tm = IDENTITY;
+        let mut tlm = IDENTITY;
+
+        for op in &content.operations {
+            if self.out.glyphs.len() >= MAX_GLYPHS_PER_PAGE {
+                self.out.truncated = true;
+                return Ok(());
+            }
+            let operands = &op.operands;
+            let num = |i: usize| operands.get(i).and_then(|o| number(o).ok()).unwrap_or(0.0);
+            match op.operator.as_str() {
+                "q" => stack.push(state.clone()),
+                "Q" => {
+                    if let Some(saved) = stack.pop() {
+                        *state = saved;
+                    }
+                }
+                "cm" => {
+                    let m = [num(0), num(1), num(2), num(3), num(4), num(5)];
+                    state.ctm = mul(&m, &state.ctm);
+                }
+                "BT" => {
+                    tm = IDENTITY;
+                    tlm = IDENTITY;
+                }
+                "Tf" => {
+                    state.font_size = num(1);
+                    state.font_key = operands
+                        .first()
+                        .and_then(|o| o.as_name().ok())
+                        .and_then(|name| self.font_for(resources, name));
+                }
+                "Td" => {
+                    tlm = mul(&[1.0, 0.0, 0.0, 1.0, num(0), num(1)], &tlm);
+                    tm = tlm;
+                }
+                "TD" => {
+                    state.leading = -num(1);
+                    tlm = mul(&[1.0, 0.0, 0.0, 1.0, num(0), num(1)], &tlm);
+                    tm = tlm;
+                }
+                "Tm" => {
+                    tlm = [num(0), num(1), num(2), num(3), num(4), num(5)];
+                    tm = tlm;
+                }
+                "T*" => {
+                    tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
+                    tm = tlm;
+                }
+                "Tc" => state.char_spacing = num(0),
+                "Tw" => state.word_spacing = num(0),
+                "Tz" => state.horizontal_scale = num(0) / 100.0,
+                "TL" => state.leading = num(0),
+                "Ts" => state.rise = num(0),
+                "Tj" => {
+                    if let Some(Object::String(bytes, _)) = operands.first() {
+                        self.show(bytes, state, &mut tm);
+                    }
+                }
+                "'" => {
+                    tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
+                    tm = tlm;
+                    if let Some(Object::String(bytes, _)) = operands.first() {
+                        self.show(bytes, state, &mut tm);
+                    }
+                }
+                "\"" => {
+                    state.word_spacing = num(0);
+                    state.char_spacing = num(1);
+                    tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
+                    tm = tlm;
+                    if let Some(Object::String(bytes, _)) = operands.get(2) {
+                        self.show(bytes, state, &mut tm);
+                    }
+                }
+                "TJ" => {
+                    if let Some(Object::Array(items)) = operands.first() {
+                        for item in items {
+                            match item {
+                                Object::String(bytes, _) => self.show(bytes, state, &mut tm),
+                                other => {
+                                    if let Ok(adjust) = number(other) {
+                                        let tx = -adjust / 1000.0
+                                            * state.font_size
+                                            * state.horizontal_scale;
+                                        tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], &tm);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                "Do" if depth < MAX_FORM_DEPTH => {
+                    if let Some(name) = operands.first().and_then(|o| o.as_name().ok()) {
+                        self.run_form(resources, name, state, depth)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn run_form(
+        &mut self,
+        resources: &[&'a Dictionary],
+        name: &[u8],
+        state: &GraphicsState,
+        depth: usize,
+    ) -> Result<(), String> {
+        let doc = self.doc;
+        let Some(reference) = resources.iter().find_map(|res| {
+            let group = deref(doc, res.get(b"XObject")).ok()?.as_dict().ok()?;
+            group.get(name).ok()
+        }) else {
+            return Ok(());
+        };
+        let mut form_state = state.clone();
+        self.run_form_object(reference, resources, &mut form_state, None, depth);
+        Ok(())
+    }
+
+    /// Draws a Form XObject. `placement` maps the form's space onto the page for
+    /// annotation appearances; for `Do` the current CTM already does.
+    fn run_form_object(
+        &mut self,
+        reference: &'a Object,
+        parent_resources: &[&'a Dictionary],
+        state: &mut GraphicsState,
+        placement: Option<[f32; 4]>,
+        depth: usize,
+    ) {
+        let doc = self.doc;
+        // The object id lets us refuse a form that (indirectly) draws itself.
+        let id = reference.as_reference().ok();
+        let Ok(Object::Stream(stream)) = deref(doc, Ok(reference)) else {
+            return;
+        };
+        if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form") {
+            return;
+        }
+        if let Some(id) = id
+            && !self.forms_in_progress.insert(id)
+        {
+            return;
+        }
+        if let Ok(content) = stream.get_plain_content_with_limit(MAX_CONTENT_BYTES) {
+            let mut matrix = IDENTITY;
+            if let Ok(array) = deref(doc, stream.dict.get(b"Matrix")).and_then(Object::as_array) {
+                let m: Vec<f32> = array.iter().filter_map(|o| number(o).ok()).collect();
+                if m.len() == 6 {
+                    matrix = [m[0], m[1], m[2], m[3], m[4], m[5]];
+                }
+            }
+            if let Some(rect) = placement {
+                matrix = mul(&matrix, &appearance_placement(doc, stream, &matrix, rect));
+            }
+            state.ctm = mul(&matrix, &state.ctm);
+            let mut form_resources: Vec<&'a Dictionary> = Vec::new();
+            if let Ok(own) = deref(doc, stream.dict.get(b"Resources")).and_then(Object::as_dict) {
+                form_resources.push(own);
+            }
+            form_resources.extend_from_slice(parent_resources);
+            // A broken form must not lose the rest of the page.
+            let _ = self.run(&content, &form_resources, state, depth + 1);
+        }
+        if let Some(id) = id {
+            self.forms_in_progress.remove(&id);
+        }
+    }
+
+    /// Text drawn by annotations: the e-office system often stamps the number and date of a
+    /// signed document as a form field or free-text annotation, not in the page content.
+    fn run_annotations(&mut self, page_id: ObjectId) {
+        let doc = self.doc;
+        let Ok(annotations) = doc.get_page_annotations(page_id) else {
+            return;
+        };
+        for annotation in annotations {
+            let flags = annotation.get(b"F").and_then(Object::as_i64).unwrap_or(0);
+            const HIDDEN: i64 = 1 << 1;
+            const NO_VIEW: i64 = 1 << 5;
+            if flags & (HIDDEN | NO_VIEW) != 0 {
+                continue;
+            }
+            if annotation.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Popup") {
+                continue;
+            }
+            let Ok(rect) = deref(doc, annotation.get(b"Rect")).and_then(Object::as_array) else {
+                continue;
+            };
+            let r: Vec<f32> = rect.iter().filter_map(|o| number(o).ok()).collect();
+            if r.len() != 4 {
+                continue;
+            }
+            let rect = [
+                r[0].min(r[2]),
+                r[1].min(r[3]),
+                r[0].max(r[2]),
+                r[1].max(r[3]),
+            ];
+            let Ok(appearances) = deref(doc, annotation.get(b"AP")).and_then(Object::as_dict)
+            else {
+                continue;
+            };
+            let Ok(normal) = appearances.get(b"N") else {
+                continue;
+            };
+            let normal = match deref(doc, Ok(normal)) {
+                Ok(Object::Dictionary(states)) => {
+                    // Checkbox-style appearances: pick the state named by /AS.
+                    let Some(state_name) = annotation.get(b"AS").and_then(Object::as_name).ok()
+                    else {
+                        continue;
+                    };
+                    match states.get(state_name) {
+                        Ok(o) => o,
+                        Err(_) => continue,
+                    }
+                }
+                Ok(_) => normal,
+                Err(_) => continue,
+            };
+            let mut state = GraphicsState::default();
+            self.run_form_object(normal, &[], &mut state, Some(rect), 0);
+        }
+    }
+
+    fn font_for(&mut self, resources: &[&'a Dictionary], name: &[u8]) -> Option<FontKey> {
+        let font = lookup(self.doc, resources, b"Font", name)?.as_dict().ok()?;
+        let key = font as *const Dictionary as usize;
+        self.fonts
+            .entry(key)
+            .or_insert_with(|| FontDecoder::new(self.doc, font));
+        Some(key)
+    }
+
+    fn show(&mut self, bytes: &[u8], state: &GraphicsState, tm: &mut Matrix) {
+        let Some(font) = state.font_key.and_then(|k| self.fonts.get(&k)) else {
+            return;
+        };
+        let fs = state.font_size;
+        let th = state.horizontal_scale;
+        for code in font.codes(bytes) {
+            let text = font.text(code);
+            let w0 = font.advance(code);
+            let is_space = !font.two_byte_codes && code == 32;
+            let tx =
+                (w0 * fs + state.char_spacing + if is_space { state.word_spacing } else { 0.0 })
+                    * th;
+
+            let text_to_device = mul(tm, &state.ctm);
+            let trm = mul(&[fs * th, 0.0, 0.0, fs, 0.0, state.rise], &text_to_device);
+            let horizontal_scale = (text_to_device[0].powi(2) + text_to_device[1].powi(2)).sqrt();
+            let size = (trm[2].powi(2) + trm[3].powi(2)).sqrt();
+            if trm[0] <= 0.0 || trm[1].abs() > 0.1 * trm[0].abs() {
+                self.out.skipped_rotated += 1;
+            } else if !text.is_empty() {
+                let x0 = trm[4];
+                self.out.glyphs.push(Glyph {
+                    text,
+                    x0,
+                    x1: x0 + tx * horizontal_scale,
+                    y: trm[5],
+                    size,
+                });
+            }
+            *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], tm);
+        }
+    }
+}
+
+/// The matrix that maps an appearance stream's (transformed) bounding box onto the
+/// annotation rectangle (PDF 32000-1, 12.5.5).
+fn appearance_placement(
+    doc: &Document,
+    stream: &lopdf::Stream,
+    matrix: &Matrix,
+    rect: [f32; 4],
+) -> Matrix {
+    let bbox: Vec<f32> = deref(doc, stream.dict.get(b"BBox"))
+        .and_then(Object::as_array)
+        .map(|a| a.iter().filter_map(|o| number(o).ok()).collect())
+        .unwrap_or_default();
+    if bbox.len() != 4 {
+        return [1.0, 0.0, 0.0, 1.0, rect[0], rect[1]];
+    }
+    let corners = [
+        (bbox[0], bbox[1]),
+        (bbox[2], bbox[1]),
+        (bbox[0], bbox[3]),
+        (bbox[2], bbox[3]),
+    ];
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for (x, y) in corners {
+        let tx = matrix[0] * x + matrix[2] * y + matrix[4];
+        let ty = matrix[1] * x + matrix[3] * y + matrix[5];
+        x0 = x0.min(tx);
+        y0 = y0.min(ty);
+        x1 = x1.max(tx);
+        y1 = y1.max(ty);
+    }
+    let sx = if x1 - x0 > f32::EPSILON {
+        (rect[2] - rect[0]) / (x1 - x0)
+    } else {
+        1.0
+    };
+    let sy = if y1 - y0 > f32::EPSILON {
+        (rect[3] - rect[1]) / (y1 - y0)
+    } else {
+        1.0
+    };
+    [sx, 0.0, 0.0, sy, rect[0] - x0 * sx, rect[1] - y0 * sy]
+}

@@ -1,0 +1,173 @@
+//! PDF reading: load with lopdf, interpret content streams, order text for reading.
+//!
+//! See ARCHITECTURE.md ("Text extraction") for why this does not use `Document::extract_text`.
+
+pub mod content;
+pub mod fonts;
+pub mod layout;
+
+use lopdf::Document;
+
+pub use content::Glyph;
+pub use fonts::LegacyEncoding;
+pub use layout::Line;
+
+/// Refuse to open more than this many pages (a page tree bomb, not a document).
+pub const MAX_PAGES: usize = 5_000;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum PdfError {
+    #[error("không phải tệp PDF (not a PDF: the file does not start with %PDF-)")]
+    NotPdf,
+    #[error("tệp PDF được mã hóa bằng mật khẩu (encrypted PDF: {0})")]
+    Encrypted(String),
+    #[error("tệp PDF bị hỏng hoặc không đầy đủ (corrupt or truncated PDF: {0})")]
+    Corrupt(String),
+    #[error("tệp PDF không có trang nào (the PDF has no pages)")]
+    NoPages,
+    #[error("tệp PDF có quá nhiều trang ({0} > {MAX_PAGES})")]
+    TooManyPages(usize),
+}
+
+/// Text of one page, in reading order.
+#[derive(Debug, Clone, Default)]
+pub struct PageText {
+    pub number: u32,
+    pub lines: Vec<Line>,
+    pub width: f32,
+    pub height: f32,
+    /// Characters of text found on the page (0 for a scanned page).
+    pub char_count: usize,
+    pub has_images: bool,
+    pub legacy_fonts: Vec<(String, LegacyEncoding)>,
+    /// Why the page's text could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+impl PageText {
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            if i > 0 && line.block_start {
+                out.push('\n');
+            }
+            out.push_str(&line.text);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PdfText {
+    pub pages: Vec<PageText>,
+    pub producer: Option<String>,
+}
+
+/// Is this the start of a PDF? (Some producers put junk before `%PDF-`; the spec allows 1 KiB.)
+pub fn looks_like_pdf(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1024)];
+    head.windows(5).any(|w| w == b"%PDF-")
+}
+
+pub fn load(bytes: &[u8]) -> Result<Document, PdfError> {
+    if !looks_like_pdf(bytes) {
+        return Err(PdfError::NotPdf);
+    }
+    let doc = Document::load_mem(bytes).map_err(|e| match e {
+        lopdf::Error::Decryption(d) => PdfError::Encrypted(d.to_string()),
+        lopdf::Error::InvalidPassword => PdfError::Encrypted("a user password is required".into()),
+        other => PdfError::Corrupt(other.to_string()),
+    })?;
+    if doc.is_encrypted() {
+        return Err(PdfError::Encrypted("a user password is required".into()));
+    }
+    Ok(doc)
+}
+
+/// Extracts the text of every page. A page whose content cannot be read is reported on
+/// that page and does not fail the document.
+pub fn extract_text(bytes: &[u8]) -> Result<PdfText, PdfError> {
+    let doc = load(bytes)?;
+    let pages = doc.get_pages();
+    if pages.is_empty() {
+        return Err(PdfError::NoPages);
+    }
+    if pages.len() > MAX_PAGES {
+        return Err(PdfError::TooManyPages(pages.len()));
+    }
+    let producer = doc
+        .trailer
+        .get(b"Info")
+        .ok()
+        .and_then(|info| doc.dereference(info).ok())
+        .and_then(|(_, o)| o.as_dict().ok())
+        .and_then(|info| info.get(b"Producer").ok())
+        .and_then(|p| p.as_str().ok())
+        .map(|raw| {
+            lopdf::decode_text_string(&lopdf::Object::string_literal(raw.to_vec()))
+                .unwrap_or_default()
+        });
+
+    let mut out = PdfText {
+        pages: Vec::with_capacity(pages.len()),
+        producer,
+    };
+    for (number, page_id) in pages {
+        let (width, height) = page_size(&doc, page_id);
+        let has_images = doc
+            .get_page_images(page_id)
+            .map(|i| !i.is_empty())
+            .unwrap_or(false);
+        let mut page = PageText {
+            number,
+            width,
+            height,
+            has_images,
+            ..PageText::default()
+        };
+        match content::page_glyphs(&doc, page_id) {
+            Ok(glyphs) => {
+                page.char_count = glyphs
+                    .glyphs
+                    .iter()
+                    .map(|g| g.text.trim().chars().count())
+                    .sum();
+                page.legacy_fonts = glyphs.legacy_fonts;
+                page.lines = layout::lines_from_glyphs(&glyphs.glyphs);
+                if glyphs.truncated {
+                    page.error = Some("too many glyphs on the page; text truncated".into());
+                }
+            }
+            Err(e) => page.error = Some(e),
+        }
+        out.pages.push(page);
+    }
+    Ok(out)
+}
+
+fn page_size(doc: &Document, page_id: lopdf::ObjectId) -> (f32, f32) {
+    // MediaBox may be inherited from the page tree.
+    let mut current = doc.get_dictionary(page_id).ok();
+    let mut hops = 0;
+    while let Some(dict) = current {
+        if let Ok(array) =
+            fonts::deref(doc, dict.get(b"MediaBox")).and_then(lopdf::Object::as_array)
+        {
+            let v: Vec<f32> = array.iter().filter_map(|o| fonts::number(o).ok()).collect();
+            if v.len() == 4 {
+                return ((v[2] - v[0]).abs(), (v[3] - v[1]).abs());
+            }
+        }
+        hops += 1;
+        if hops > 32 {
+            break;
+        }
+        current = dict
+            .get(b"Parent")
+            .ok()
+            .and_then(|p| p.as_reference().ok())
+            .and_then(|id| doc.get_dictionary(id).ok());
+    }
+    (595.0, 842.0)
+}

@@ -1,0 +1,549 @@
+//! The document store: SQLite (embedded default) or PostgreSQL (scale-out), same schema
+//! semantics (`migrations/sqlite`, `migrations/postgres`), same code.
+//!
+//! Every query is written once with `$N` placeholders (both drivers accept them) and the
+//! `with_pool!` macro expands it for each backend, so the two cannot drift apart.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::types::Json;
+use sqlx::{Row, migrate::Migrator};
+use std::str::FromStr;
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool; the body is compiled per backend.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule of the registry was violated; `constraint` is its stable name.
+    #[error("{message}")]
+    Conflict {
+        constraint: &'static str,
+        message: String,
+    },
+    #[error("không tìm thấy văn bản {0}")]
+    NotFound(i64),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Maps constraint violations to named, explained conflicts (SQLite names the columns,
+/// PostgreSQL the constraint; both are recognised).
+fn classify(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        let name = db.constraint().unwrap_or("");
+        let message = db.message();
+        if name == "documents_registry_key"
+            || message.contains("documents.issuer, documents.issued_year, documents.number_symbol")
+        {
+            return StoreError::Conflict {
+                constraint: "documents_registry_key",
+                message: "Đã có văn bản cùng cơ quan ban hành, năm và số ký hiệu (documents_registry_key)".into(),
+            };
+        }
+        if name == "documents_file_unique" || message.contains("documents.file_sha256") {
+            return StoreError::Conflict {
+                constraint: "documents_file_unique",
+                message: "Tệp này đã được lưu cho một văn bản khác (documents_file_unique)".into(),
+            };
+        }
+    }
+    StoreError::Database(err)
+}
+
+/// Publication status of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    NeedsReview,
+    Published,
+    Withdrawn,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::NeedsReview => "needs_review",
+            Status::Published => "published",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "draft" => Status::Draft,
+            "needs_review" => Status::NeedsReview,
+            "published" => Status::Published,
+            "withdrawn" => Status::Withdrawn,
+            _ => return None,
+        })
+    }
+}
+
+/// Everything needed to insert one document with its file, text and findings.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub unit_code: String,
+    pub status: Status,
+    pub source: String,
+    pub source_ref: Option<String>,
+    pub file: NewFile,
+    pub metadata: DocumentFields,
+    pub text: String,
+    pub warnings: Vec<(String, String)>,
+    pub citations: Vec<NewCitation>,
+    pub actor: String,
+    /// Why the status was chosen (recorded in the audit trail).
+    pub status_reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
+    pub original_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DocumentFields {
+    pub doc_type: Option<String>,
+    pub number: Option<String>,
+    pub symbol: Option<String>,
+    pub number_symbol: Option<String>,
+    pub issuer: Option<String>,
+    pub issuer_parent: Option<String>,
+    pub place: Option<String>,
+    pub issued_date: Option<NaiveDate>,
+    pub issued_year: Option<i32>,
+    pub effective_date: Option<NaiveDate>,
+    pub abstract_text: Option<String>,
+    pub signer_name: Option<String>,
+    pub signer_title: Option<String>,
+    pub signing_authority: Option<String>,
+    pub recipients: Vec<String>,
+    pub secrecy: Option<String>,
+    pub urgency: Option<String>,
+    pub internal_circulation: bool,
+    pub needs_ocr: bool,
+    pub text_source: String,
+    pub pages: i32,
+    /// Per-field confidence and evidence.
+    pub field_evidence: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewCitation {
+    pub number_symbol: String,
+    pub cited_type: Option<String>,
+    pub cited_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentRecord {
+    pub id: i64,
+    pub unit_code: String,
+    pub status: Status,
+    pub source: String,
+    pub source_ref: Option<String>,
+    pub file_sha256: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub fields: DocumentFields,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub action: String,
+    pub actor: String,
+    pub detail: Value,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredFile {
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
+    pub blob_key: String,
+    pub original_name: Option<String>,
+}
+
+const DOCUMENT_COLUMNS: &str = "id, unit_code, status, source, source_ref, file_sha256, version, created_at, updated_at, \
+     doc_type, number, symbol, number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, \
+     abstract, signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
+     needs_ocr, text_source, pages, field_evidence";
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies pending migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Store::Postgres(pool)
+        } else {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .connect_with(options)
+                .await?;
+            Store::Sqlite(pool)
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+
+    /// The document stored for a file, if any.
+    pub async fn document_id_for_file(&self, sha256: &str) -> Result<Option<i64>, StoreError> {
+        let row = with_pool!(self, pool => sqlx::query("SELECT id FROM documents WHERE file_sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(pool)
+            .await?
+            .map(|r| r.try_get::<i64, _>("id"))
+            .transpose()?);
+        Ok(row)
+    }
+
+    /// Inserts a document, its file row, text, warnings, citations and an audit entry in
+    /// one transaction: either all of it is stored or none of it.
+    pub async fn insert_document(&self, doc: &NewDocument) -> Result<i64, StoreError> {
+        let now = Utc::now();
+        let m = &doc.metadata;
+        let id = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
+            )
+            .bind(&doc.file.sha256)
+            .bind(doc.file.size)
+            .bind(&doc.file.media_type)
+            .bind(&doc.file.sha256)
+            .bind(&doc.file.original_name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO documents (unit_code, status, source, source_ref, file_sha256, doc_type, number, symbol, \
+                 number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, abstract, \
+                 signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
+                 needs_ocr, text_source, pages, field_evidence, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                 $21, $22, $23, $24, $25, $26, $27, 1, $28, $29) RETURNING id",
+            )
+            .bind(&doc.unit_code)
+            .bind(doc.status.as_str())
+            .bind(&doc.source)
+            .bind(&doc.source_ref)
+            .bind(&doc.file.sha256)
+            .bind(&m.doc_type)
+            .bind(&m.number)
+            .bind(&m.symbol)
+            .bind(&m.number_symbol)
+            .bind(&m.issuer)
+            .bind(&m.issuer_parent)
+            .bind(&m.place)
+            .bind(m.issued_date)
+            .bind(m.issued_year)
+            .bind(m.effective_date)
+            .bind(&m.abstract_text)
+            .bind(&m.signer_name)
+            .bind(&m.signer_title)
+            .bind(&m.signing_authority)
+            .bind(Json(&m.recipients))
+            .bind(&m.secrecy)
+            .bind(&m.urgency)
+            .bind(m.internal_circulation)
+            .bind(m.needs_ocr)
+            .bind(&m.text_source)
+            .bind(m.pages)
+            .bind(Json(&m.field_evidence))
+            .bind(now)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?
+            .try_get("id")?;
+            sqlx::query("INSERT INTO document_texts (document_id, body) VALUES ($1, $2)")
+                .bind(id)
+                .bind(&doc.text)
+                .execute(&mut *tx)
+                .await?;
+            for (code, message) in &doc.warnings {
+                sqlx::query("INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(code)
+                    .bind(message)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (position, c) in doc.citations.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO citations (document_id, position, number_symbol, cited_type, cited_date) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(position as i64)
+                .bind(&c.number_symbol)
+                .bind(&c.cited_type)
+                .bind(c.cited_date)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let detail = serde_json::json!({
+                "status": doc.status.as_str(),
+                "reason": doc.status_reason,
+                "source": doc.source,
+                "file_sha256": doc.file.sha256,
+            });
+            sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind("created")
+                .bind(&doc.actor)
+                .bind(Json(&detail))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+
+    pub async fn get_document(&self, id: i64) -> Result<DocumentRecord, StoreError> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1");
+        with_pool!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?.ok_or(StoreError::NotFound(id))?;
+            Ok(DocumentRecord {
+                id: row.try_get("id")?,
+                unit_code: row.try_get("unit_code")?,
+                status: Status::parse(&row.try_get::<String, _>("status")?).unwrap_or(Status::Draft),
+                source: row.try_get("source")?,
+                source_ref: row.try_get("source_ref")?,
+                file_sha256: row.try_get("file_sha256")?,
+                version: row.try_get("version")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                fields: DocumentFields {
+                    doc_type: row.try_get("doc_type")?,
+                    number: row.try_get("number")?,
+                    symbol: row.try_get("symbol")?,
+                    number_symbol: row.try_get("number_symbol")?,
+                    issuer: row.try_get("issuer")?,
+                    issuer_parent: row.try_get("issuer_parent")?,
+                    place: row.try_get("place")?,
+                    issued_date: row.try_get("issued_date")?,
+                    issued_year: row.try_get("issued_year")?,
+                    effective_date: row.try_get("effective_date")?,
+                    abstract_text: row.try_get("abstract")?,
+                    signer_name: row.try_get("signer_name")?,
+                    signer_title: row.try_get("signer_title")?,
+                    signing_authority: row.try_get("signing_authority")?,
+                    recipients: row.try_get::<Json<Vec<String>>, _>("recipients")?.0,
+                    secrecy: row.try_get("secrecy")?,
+                    urgency: row.try_get("urgency")?,
+                    internal_circulation: row.try_get("internal_circulation")?,
+                    needs_ocr: row.try_get("needs_ocr")?,
+                    text_source: row.try_get("text_source")?,
+                    pages: row.try_get("pages")?,
+                    field_evidence: row.try_get::<Json<Value>, _>("field_evidence")?.0,
+                },
+            })
+        })
+    }
+
+    pub async fn document_text(&self, id: i64) -> Result<String, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT body FROM document_texts WHERE document_id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .ok_or(StoreError::NotFound(id))?;
+            Ok(row.try_get("body")?)
+        })
+    }
+
+    pub async fn warnings(&self, id: i64) -> Result<Vec<(String, String)>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT code, message FROM extraction_warnings WHERE document_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|r| Ok((r.try_get("code")?, r.try_get("message")?))).collect()
+        })
+    }
+
+    pub async fn citations(&self, id: i64) -> Result<Vec<NewCitation>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT number_symbol, cited_type, cited_date FROM citations WHERE document_id = $1 ORDER BY position",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(NewCitation {
+                        number_symbol: r.try_get("number_symbol")?,
+                        cited_type: r.try_get("cited_type")?,
+                        cited_date: r.try_get("cited_date")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Changes a record's status, bumping its version and recording who and why.
+    pub async fn set_status(
+        &self,
+        id: i64,
+        status: Status,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let previous: Option<String> = sqlx::query("SELECT status FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("status"))
+                .transpose()?;
+            let previous = previous.ok_or(StoreError::NotFound(id))?;
+            sqlx::query("UPDATE documents SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let detail = serde_json::json!({"from": previous, "to": status.as_str(), "reason": reason});
+            sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind("status_changed")
+                .bind(actor)
+                .bind(Json(&detail))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn audit_trail(&self, id: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT action, actor, detail, at FROM audit_log WHERE document_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(AuditEntry {
+                        action: r.try_get("action")?,
+                        actor: r.try_get("actor")?,
+                        detail: r.try_get::<Json<Value>, _>("detail")?.0,
+                        at: r.try_get("at")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    pub async fn file(&self, sha256: &str) -> Result<Option<StoredFile>, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT sha256, size, media_type, blob_key, original_name FROM files WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|r| {
+                Ok(StoredFile {
+                    sha256: r.try_get("sha256")?,
+                    size: r.try_get("size")?,
+                    media_type: r.try_get("media_type")?,
+                    blob_key: r.try_get("blob_key")?,
+                    original_name: r.try_get("original_name")?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// Blob keys of every stored file (for `fsck` to find missing blobs).
+    pub async fn blob_keys(&self) -> Result<Vec<String>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT blob_key FROM files ORDER BY sha256").fetch_all(pool).await?;
+            rows.iter().map(|r| Ok(r.try_get("blob_key")?)).collect()
+        })
+    }
+
+    /// Documents per status.
+    pub async fn status_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM documents GROUP BY status ORDER BY status")
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+        })
+    }
+
+    /// A trivial round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => { sqlx::query("SELECT 1").execute(pool).await?; });
+        Ok(())
+    }
+}
