@@ -181,6 +181,7 @@ static SIGNATURE_STAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:ký bởi|người ký|email|cơ quan|thời gian ký|ngày ký|chức vụ|đơn vị)\s*:")
         .unwrap()
 });
+static RULE_PREFIX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[-_=*~.—–]{3,}\s*").unwrap());
 static AUTHORITY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?P<m>TM|KT|TL|TUQ|Q|T\.M|K\.T)\s*\.\s*(?P<rest>.*)$").unwrap());
 
@@ -240,6 +241,39 @@ const LEVELS: &[&str] = &[
 
 /// Parses the metadata of a document from its lines.
 pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
+    // Underlines drawn as text ("-------") often share a line with what follows them.
+    let cleaned: Vec<SourceLine> = lines
+        .iter()
+        .map(|l| {
+            let stripped = RULE_PREFIX.replace(&l.text, "");
+            SourceLine {
+                text: if stripped.is_empty() {
+                    l.text.clone()
+                } else {
+                    stripped.into_owned()
+                },
+                page: l.page,
+                block_start: l.block_start,
+            }
+        })
+        .collect();
+    // "Số:" whose number and symbol were laid out as a separate segment: join them.
+    let mut cleaned = cleaned;
+    let mut i = 0;
+    while i < cleaned.len().min(HEADER_WINDOW) {
+        if fold(&cleaned[i].text).trim_end_matches([':', ' ']) == "so" {
+            let follower = (i + 1..(i + 3).min(cleaned.len())).find(|&j| {
+                cleaned[j].text.starts_with('/')
+                    || cleaned[j].text.starts_with(|c: char| c.is_ascii_digit())
+            });
+            if let Some(j) = follower {
+                let rest = cleaned.remove(j).text;
+                cleaned[i].text = format!("{} {rest}", cleaned[i].text);
+            }
+        }
+        i += 1;
+    }
+    let lines = cleaned.as_slice();
     let mut meta = Metadata::default();
     let ev = |i: usize| Evidence {
         page: lines[i].page,
@@ -262,15 +296,13 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
             continue;
         }
         match fold(text).as_str() {
-            "mat" | "toi mat" | "tuyet mat" => {
-                if meta.secrecy.value.is_none() {
-                    meta.secrecy = Field::found(text.to_string(), 0.95, ev(i));
-                }
+            "mat" | "toi mat" | "tuyet mat" if meta.secrecy.value.is_none() => {
+                meta.secrecy = Field::found(text.to_string(), 0.95, ev(i));
             }
-            "khan" | "thuong khan" | "hoa toc" | "hoa toc hen gio" => {
-                if meta.urgency.value.is_none() {
-                    meta.urgency = Field::found(text.to_string(), 0.95, ev(i));
-                }
+            "khan" | "thuong khan" | "hoa toc" | "hoa toc hen gio"
+                if meta.urgency.value.is_none() =>
+            {
+                meta.urgency = Field::found(text.to_string(), 0.95, ev(i));
             }
             "luu hanh noi bo" => meta.internal_circulation = Field::found(true, 0.95, ev(i)),
             _ => {}
@@ -433,6 +465,7 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
     if let Some(start) = abstract_start {
         let mut parts: Vec<usize> = Vec::new();
         let mut upper_abstract = false;
+        #[allow(clippy::needless_range_loop)] // `i` is also the evidence line number
         for i in start..lines.len().min(start + 12) {
             let t = &lines[i].text;
             if is_noise(t) || is_rule(t) {
@@ -442,7 +475,8 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
                 break;
             }
             if parts.is_empty() {
-                if starts_body(t) || (i > start + 1) {
+                // "Thực hiện …" right under the title is the abstract; after a gap it is the body.
+                if (starts_body(t) && (lines[i].block_start || vv_abstract)) || (i > start + 1) {
                     break;
                 }
                 upper_abstract = is_upper(t);
@@ -919,14 +953,14 @@ fn parse_signature_block(lines: &[SourceLine], meta: &mut Metadata) {
         })
         .collect();
 
-    let mut authority: Option<(usize, String)> = None;
+    let mut authority: Option<(usize, String, String)> = None;
     let mut title: Option<usize> = None;
     let mut name: Option<usize> = None;
     for (k, &i) in candidates.iter().enumerate() {
         let t = lines[i].text.as_str();
         if let Some(caps) = AUTHORITY.captures(t) {
             let marker = caps["m"].replace('.', "");
-            authority = Some((i, format!("{marker}.")));
+            authority = Some((i, format!("{marker}."), caps["rest"].trim().to_string()));
             title = None;
             name = None;
             continue;
@@ -934,6 +968,15 @@ fn parse_signature_block(lines: &[SourceLine], meta: &mut Metadata) {
         if is_title_line(t) && name.is_none() {
             title = Some(i);
             continue;
+        }
+        // "Q. GIÁM ĐỐC" directly above the name: the title is on the authority line.
+        if title.is_none()
+            && let Some((a, _, rest)) = &authority
+            && !rest.is_empty()
+            && looks_like_name(t)
+            && is_title_line(rest)
+        {
+            title = Some(*a);
         }
         if title.is_some() && name.is_none() && looks_like_name(t) {
             name = Some(i);
@@ -952,9 +995,13 @@ fn parse_signature_block(lines: &[SourceLine], meta: &mut Metadata) {
         }
     }
     if let Some(t) = title {
-        meta.signer_title = Field::found(sentence_case(&lines[t].text), 0.85, ev(t));
-        if let Some((a, marker)) = authority
-            && a < t
+        let title_text = match &authority {
+            Some((a, _, rest)) if *a == t => rest.clone(),
+            _ => lines[t].text.clone(),
+        };
+        meta.signer_title = Field::found(sentence_case(&title_text), 0.85, ev(t));
+        if let Some((a, marker, _)) = authority
+            && a <= t
         {
             meta.signing_authority = Field::found(marker, 0.9, ev(a));
         }

@@ -17,7 +17,7 @@ pub struct Decision {
 
 /// 12-digit citizen identity numbers (CCCD) written in a document about a person.
 static CITIZEN_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[^\d.,/])(\d{12})(?:$|[^\d.,/])").unwrap());
+    LazyLock::new(|| Regex::new(r"(?:^|[^\d.,])(\d{12})(?:$|[^\d])").unwrap());
 /// "sinh ngày 12/03/1980", "ngày sinh: 12/3/1980".
 static BIRTH_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(

@@ -198,7 +198,12 @@ fn xy_cut_order(segments: &[Segment]) -> Vec<Vec<usize>> {
     // Explicit stack instead of recursion: hostile pages can nest thousands of cuts.
     let mut pending: Vec<Vec<usize>> = vec![(0..segments.len()).collect()];
     while let Some(node) = pending.pop() {
-        if node.len() <= 1 || node.len() > MAX_XY_CUT_SEGMENTS {
+        // A single row stays one line: gaps inside it are blanks ("Số:      /BC-UBND",
+        // "ngày    tháng    năm 2022") or tab stops, not columns.
+        if node.len() <= 1
+            || node.len() > MAX_XY_CUT_SEGMENTS
+            || rows_of(segments, node.clone()).len() == 1
+        {
             leaves.push(node);
             continue;
         }

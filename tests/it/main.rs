@@ -1,0 +1,7 @@
+//! One integration-test binary (links once): header table, store conformance on SQLite and
+//! PostgreSQL, and the CLI end to end.
+
+mod cli;
+mod fixtures;
+mod header_cases;
+mod store;
