@@ -601,6 +601,11 @@ fn type_code_of(symbol: &str, types: &DocTypeTable) -> Option<String> {
         .map(|t| t.name.clone())
 }
 
+/// A line of a visible signature stamp ("Ký bởi: …", "Thời gian ký: …"): decoration, not content.
+pub fn is_signature_stamp(text: &str) -> bool {
+    SIGNATURE_STAMP.is_match(text)
+}
+
 /// Text to skip everywhere: signature stamps, bare page numbers, Công báo running heads.
 fn is_noise(text: &str) -> bool {
     SIGNATURE_STAMP.is_match(text)

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::decree30::{self, Metadata, SourceLine, Warning};
+use crate::decree30::{self, Metadata, SourceLine, Warning, is_signature_stamp};
 use crate::doctypes::DocTypeTable;
 use crate::pdf::{self, PdfError};
 use crate::text::{diacritic_ratio, normalize, tidy_line};
@@ -400,20 +400,6 @@ fn metadata_free_chars(lines: &[SourceLine]) -> usize {
         .filter(|l| !is_signature_stamp(&l.text))
         .map(|l| l.text.chars().filter(|c| !c.is_whitespace()).count())
         .sum()
-}
-
-pub fn is_signature_stamp(text: &str) -> bool {
-    let f = crate::text::fold(text);
-    [
-        "ky boi",
-        "nguoi ky",
-        "email",
-        "co quan",
-        "thoi gian ky",
-        "ngay ky",
-    ]
-    .iter()
-    .any(|p| f.starts_with(p) && f[p.len()..].trim_start().starts_with(':'))
 }
 
 fn pages_text(pdf: &pdf::PdfText) -> String {
