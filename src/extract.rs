@@ -341,11 +341,12 @@ pub fn extract_pdf(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, Ext
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    if !legacy.is_empty() && body_ratio < 0.1 {
+    if !legacy.is_empty() {
+        // Converted, but a clerk should glance at the diacritics: font vendors varied.
         warnings.push(Warning {
-            code: "legacy_font",
+            code: "legacy_font_converted",
             message: format!(
-                "Văn bản dùng phông chữ cũ (TCVN3/VNI): {}; văn bản trích xuất có thể sai dấu",
+                "Văn bản dùng phông chữ cũ (TCVN3/VNI): {}; đã chuyển sang Unicode, cần kiểm tra lại dấu",
                 legacy.join(", ")
             ),
         });

@@ -9,6 +9,7 @@ pub mod doctypes;
 pub mod eval;
 pub mod extract;
 pub mod ingest;
+pub mod legacy_encoding;
 pub mod pdf;
 pub mod policy;
 pub mod server;

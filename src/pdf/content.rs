@@ -4,10 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, ObjectId};
+use unicode_normalization::UnicodeNormalization;
 
 use super::fonts::{FontDecoder, LegacyEncoding, deref, number};
+use super::lexer::ContentLexer;
 
 /// Form XObjects nest; a malicious file can make them recurse forever.
 const MAX_FORM_DEPTH: usize = 8;
@@ -87,6 +88,11 @@ struct Interpreter<'a> {
     fonts: HashMap<FontKey, FontDecoder<'a>>,
     out: PageGlyphs,
     forms_in_progress: HashSet<ObjectId>,
+    /// The font of the last glyph emitted, so a VNI diacritic joins only its own letter.
+    last_glyph_font: Option<FontKey>,
+    /// Legacy fonts that drew at least one non-ASCII character, i.e. text that was converted
+    /// (many documents carry a VNI font used only for spaces or digits).
+    converted_fonts: HashSet<FontKey>,
 }
 
 /// Extracts the positioned glyphs of one page.
@@ -100,13 +106,16 @@ pub fn page_glyphs(doc: &Document, page_id: ObjectId) -> Result<PageGlyphs, Stri
         fonts: HashMap::new(),
         out: PageGlyphs::default(),
         forms_in_progress: HashSet::new(),
+        last_glyph_font: None,
+        converted_fonts: HashSet::new(),
     };
     let mut state = GraphicsState::default();
     interpreter.run(&content, &resources, &mut state, 0)?;
     interpreter.run_annotations(page_id);
     let mut legacy: Vec<(String, LegacyEncoding)> = interpreter
-        .fonts
-        .values()
+        .converted_fonts
+        .iter()
+        .filter_map(|key| interpreter.fonts.get(key))
         .filter_map(|f| {
             f.legacy_vietnamese_encoding()
                 .map(|e| (f.base_font.clone(), e))
@@ -154,76 +163,76 @@ impl<'a> Interpreter<'a> {
         state: &mut GraphicsState,
         depth: usize,
     ) -> Result<(), String> {
-        let content =
-            Content::decode(content).map_err(|e| format!("content stream unreadable: {e}"))?;
+        let mut lexer = ContentLexer::new(content);
+        let mut operands: Vec<Object> = Vec::with_capacity(8);
         let mut stack: Vec<GraphicsState> = Vec::new();
         let mut tm = IDENTITY;
         let mut tlm = IDENTITY;
 
-        for op in &content.operations {
+        while let Some(operator) = lexer.next_operation(&mut operands) {
             if self.out.glyphs.len() >= MAX_GLYPHS_PER_PAGE {
                 self.out.truncated = true;
                 return Ok(());
             }
-            let operands = &op.operands;
+            let operands = &operands;
             let num = |i: usize| operands.get(i).and_then(|o| number(o).ok()).unwrap_or(0.0);
-            match op.operator.as_str() {
-                "q" => stack.push(state.clone()),
-                "Q" => {
+            match operator {
+                b"q" => stack.push(state.clone()),
+                b"Q" => {
                     if let Some(saved) = stack.pop() {
                         *state = saved;
                     }
                 }
-                "cm" => {
+                b"cm" => {
                     let m = [num(0), num(1), num(2), num(3), num(4), num(5)];
                     state.ctm = mul(&m, &state.ctm);
                 }
-                "BT" => {
+                b"BT" => {
                     tm = IDENTITY;
                     tlm = IDENTITY;
                 }
-                "Tf" => {
+                b"Tf" => {
                     state.font_size = num(1);
                     state.font_key = operands
                         .first()
                         .and_then(|o| o.as_name().ok())
                         .and_then(|name| self.font_for(resources, name));
                 }
-                "Td" => {
+                b"Td" => {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, num(0), num(1)], &tlm);
                     tm = tlm;
                 }
-                "TD" => {
+                b"TD" => {
                     state.leading = -num(1);
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, num(0), num(1)], &tlm);
                     tm = tlm;
                 }
-                "Tm" => {
+                b"Tm" => {
                     tlm = [num(0), num(1), num(2), num(3), num(4), num(5)];
                     tm = tlm;
                 }
-                "T*" => {
+                b"T*" => {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
                     tm = tlm;
                 }
-                "Tc" => state.char_spacing = num(0),
-                "Tw" => state.word_spacing = num(0),
-                "Tz" => state.horizontal_scale = num(0) / 100.0,
-                "TL" => state.leading = num(0),
-                "Ts" => state.rise = num(0),
-                "Tj" => {
+                b"Tc" => state.char_spacing = num(0),
+                b"Tw" => state.word_spacing = num(0),
+                b"Tz" => state.horizontal_scale = num(0) / 100.0,
+                b"TL" => state.leading = num(0),
+                b"Ts" => state.rise = num(0),
+                b"Tj" => {
                     if let Some(Object::String(bytes, _)) = operands.first() {
                         self.show(bytes, state, &mut tm);
                     }
                 }
-                "'" => {
+                b"'" => {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
                     tm = tlm;
                     if let Some(Object::String(bytes, _)) = operands.first() {
                         self.show(bytes, state, &mut tm);
                     }
                 }
-                "\"" => {
+                b"\"" => {
                     state.word_spacing = num(0);
                     state.char_spacing = num(1);
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
@@ -232,7 +241,7 @@ impl<'a> Interpreter<'a> {
                         self.show(bytes, state, &mut tm);
                     }
                 }
-                "TJ" => {
+                b"TJ" => {
                     if let Some(Object::Array(items)) = operands.first() {
                         for item in items {
                             match item {
@@ -249,7 +258,7 @@ impl<'a> Interpreter<'a> {
                         }
                     }
                 }
-                "Do" if depth < MAX_FORM_DEPTH => {
+                b"Do" if depth < MAX_FORM_DEPTH => {
                     if let Some(name) = operands.first().and_then(|o| o.as_name().ok()) {
                         self.run_form(resources, name, state, depth)?;
                     }
@@ -400,8 +409,12 @@ impl<'a> Interpreter<'a> {
         };
         let fs = state.font_size;
         let th = state.horizontal_scale;
+        let font_key = state.font_key.unwrap_or_default();
         for code in font.codes(bytes) {
             let text = font.text(code);
+            if code >= 0x80 && font.legacy_vietnamese_encoding().is_some() {
+                self.converted_fonts.insert(font_key);
+            }
             let w0 = font.advance(code);
             let is_space = !font.two_byte_codes && code == 32;
             let tx =
@@ -414,7 +427,16 @@ impl<'a> Interpreter<'a> {
             let size = (trm[2].powi(2) + trm[3].powi(2)).sqrt();
             if trm[0] <= 0.0 || trm[1].abs() > 0.1 * trm[0].abs() {
                 self.out.skipped_rotated += 1;
+            } else if font.is_vni_mark(code)
+                && self.last_glyph_font == state.font_key
+                && let Some(letter) = self.out.glyphs.last_mut()
+                && (letter.y - trm[5]).abs() < size * 0.5
+            {
+                // VNI draws a diacritic as its own glyph over the letter before it.
+                letter.text = letter.text.chars().chain(text.chars()).nfc().collect();
+                letter.x1 = letter.x1.max(trm[4] + tx * horizontal_scale);
             } else if !text.is_empty() {
+                self.last_glyph_font = state.font_key;
                 let x0 = trm[4];
                 self.out.glyphs.push(Glyph {
                     text,

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use lopdf::{Dictionary, Document, Encoding, Object};
 
+use crate::legacy_encoding;
+
 /// Largest stream (ToUnicode CMap) we are willing to inflate for one font.
 const MAX_CMAP_BYTES: usize = 4 * 1024 * 1024;
 
@@ -23,6 +25,11 @@ pub struct FontDecoder<'a> {
     width_scale: f32,
     /// `/BaseFont`, used to detect legacy TCVN3 (`.Vn*`) and VNI (`VNI-*`) fonts.
     pub base_font: String,
+    /// Set when the font is a legacy Vietnamese font whose codes decode to Latin-1
+    /// stand-ins; its text is converted to real Vietnamese letters.
+    legacy: Option<LegacyEncoding>,
+    /// TCVN3 "H" fonts (`.VnTimeH`) draw every letter as a capital.
+    legacy_capitals: bool,
 }
 
 impl<'a> FontDecoder<'a> {
@@ -95,7 +102,7 @@ impl<'a> FontDecoder<'a> {
             }
         }
 
-        FontDecoder {
+        let mut decoder = FontDecoder {
             two_byte_codes,
             to_unicode,
             simple_encoding,
@@ -103,7 +110,41 @@ impl<'a> FontDecoder<'a> {
             default_width,
             width_scale,
             base_font,
+            legacy: None,
+            legacy_capitals: false,
+        };
+        let legacy = legacy_encoding_of(&decoder.base_font);
+        // A font with a legacy name whose ToUnicode map already yields Vietnamese letters
+        // (a document converted with a modern tool) must not be converted a second time.
+        if legacy.is_some() && !two_byte_codes && !decoder.maps_to_vietnamese_letters() {
+            decoder.legacy = legacy;
+            decoder.legacy_capitals = legacy == Some(LegacyEncoding::Tcvn3)
+                && legacy_style_free_name(&decoder.base_font).ends_with('H');
         }
+        decoder
+    }
+
+    fn maps_to_vietnamese_letters(&self) -> bool {
+        (0u32..256).any(|code| {
+            self.raw_text(code).chars().any(|c| {
+                // Letters only Vietnamese uses (WinAnsi's Š, Œ, ƒ… do not count).
+                matches!(
+                    c,
+                    'Ă' | 'ă'
+                        | 'Đ'
+                        | 'đ'
+                        | 'Ĩ'
+                        | 'ĩ'
+                        | 'Ũ'
+                        | 'ũ'
+                        | 'Ơ'
+                        | 'ơ'
+                        | 'Ư'
+                        | 'ư'
+                        | '\u{1EA0}'..='\u{1EF9}'
+                )
+            })
+        })
     }
 
     /// Splits a string operand into character codes.
@@ -123,7 +164,43 @@ impl<'a> FontDecoder<'a> {
     }
 
     /// The Unicode text of one character code (may be several chars, or empty when unknown).
+    /// For a VNI font, a diacritic byte comes back as its combining characters; the caller
+    /// attaches them to the letter before (see [`FontDecoder::is_vni_mark`]).
     pub fn text(&self, code: u32) -> String {
+        let raw = match self.legacy {
+            None => return self.raw_text(code),
+            // Legacy encodings are byte encodings: read the byte as Latin-1 rather than
+            // through WinAnsi, which turns TCVN3's ư (0xAD, a soft hyphen) into "-".
+            Some(_) => char::from(code as u8).to_string(),
+        };
+        match self.legacy {
+            None => raw,
+            Some(LegacyEncoding::Tcvn3) => raw
+                .chars()
+                .map(|c| legacy_encoding::tcvn3_char(c, self.legacy_capitals))
+                .collect(),
+            Some(LegacyEncoding::Vni) => raw
+                .chars()
+                .map(|c| {
+                    if let Some(letter) = legacy_encoding::vni_letter(c) {
+                        letter.to_string()
+                    } else if let Some(mark) = legacy_encoding::vni_mark(c) {
+                        mark.to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// A VNI diacritic byte: drawn over the previous letter, it carries no letter itself.
+    pub fn is_vni_mark(&self, code: u32) -> bool {
+        self.legacy == Some(LegacyEncoding::Vni)
+            && legacy_encoding::vni_mark(char::from(code as u8)).is_some()
+    }
+
+    fn raw_text(&self, code: u32) -> String {
         let code_len = if self.two_byte_codes { 2 } else { 1 };
         if let Some(Encoding::UnicodeMapEncoding(cmap)) = &self.to_unicode
             && let Some(units) = cmap.get(code, code_len)
@@ -154,20 +231,35 @@ impl<'a> FontDecoder<'a> {
             * self.width_scale
     }
 
-    /// TCVN3 fonts are named `.VnTime`, `.VnArial`…; VNI fonts `VNI-Times`…
+    /// The legacy encoding this font's text was converted from, if any.
     pub fn legacy_vietnamese_encoding(&self) -> Option<LegacyEncoding> {
-        // Subset fonts are prefixed with six letters and a plus sign: ABCDEF+VNI-Times.
-        let name = self.base_font.split('+').next_back().unwrap_or("");
-        if name.starts_with(".Vn")
-            || name.starts_with("Vn") && name.len() > 2 && name.as_bytes()[2].is_ascii_uppercase()
-        {
-            Some(LegacyEncoding::Tcvn3)
-        } else if name.to_ascii_uppercase().starts_with("VNI-") {
-            Some(LegacyEncoding::Vni)
-        } else {
-            None
-        }
+        self.legacy
     }
+}
+
+/// TCVN3 fonts are named `.VnTime`, `.VnArial`…; VNI fonts `VNI-Times`…
+fn legacy_encoding_of(base_font: &str) -> Option<LegacyEncoding> {
+    // Subset fonts are prefixed with six letters and a plus sign: ABCDEF+VNI-Times.
+    let name = base_font.split('+').next_back().unwrap_or("");
+    if name.starts_with(".Vn")
+        || name.starts_with("Vn") && name.len() > 2 && name.as_bytes()[2].is_ascii_uppercase()
+    {
+        Some(LegacyEncoding::Tcvn3)
+    } else if name.to_ascii_uppercase().starts_with("VNI-") {
+        Some(LegacyEncoding::Vni)
+    } else {
+        None
+    }
+}
+
+/// `ABCDEF+.VnTimeH,Bold` → `.VnTimeH`.
+fn legacy_style_free_name(base_font: &str) -> &str {
+    let name = base_font.split('+').next_back().unwrap_or("");
+    let name = name.split(',').next().unwrap_or(name);
+    ["-BoldItalic", "-Bold", "-Italic"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(name)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 pub mod content;
 pub mod fonts;
 pub mod layout;
+pub mod lexer;
 
 use lopdf::Document;
 

@@ -1,7 +1,9 @@
 //! One integration-test binary (links once): header table, store conformance on SQLite and
 //! PostgreSQL, and the CLI end to end.
 
+mod bad_input;
 mod cli;
 mod fixtures;
 mod header_cases;
 mod store;
+mod synthetic;
