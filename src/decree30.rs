@@ -165,6 +165,10 @@ static DATE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     )
     .unwrap()
 });
+/// "Địa điểm: …", "Chủ đầu tư: …": a labelled line under the title, not the abstract
+/// running on.
+static LABEL_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\p{Lu}\p{Ll}*(?: \p{Ll}+){0,3}:\s").unwrap());
 static CITATION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?:(?P<num>\d{1,6})\s?/\s?(?P<sym>(?:\d{4}\s?/\s?)?\p{Lu}[\p{L}\d&]*(?:\s?-\s?\p{Lu}[\p{L}\d&]*)*)|(?P<pnum>\d{1,5})-(?P<pcode>\p{Lu}{1,4})/(?P<porg>\p{Lu}[\p{L}\d]*))",
@@ -344,10 +348,29 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
         break;
     }
 
-    // Place and date.
+    // Place and date. The header's date line comes before the type title and the body; a
+    // body sentence wrapped so that a line starts with "ngày 01 tháng 01 năm 2021" is not it.
+    let title_or_body = header
+        .iter()
+        .position(|&i| {
+            let t = &lines[i].text;
+            (is_upper(t) && types.by_title(t).is_some()) || starts_body(t)
+        })
+        .unwrap_or(header.len());
     let mut date_line = None;
-    for &i in &header {
-        let text = &lines[i].text;
+    for (k, &i) in header[..title_or_body].iter().enumerate() {
+        let mut text: &str = &lines[i].text;
+        // Wide blanks for an unfilled day and month ("Đức Phổ, ngày      tháng      năm
+        // 2022") can push "năm 2022" onto a line of its own: read the two as one.
+        let joined;
+        if !DATE_WORDS.is_match(text)
+            && let Some(&next) = header.get(k + 1)
+            && fold(text).trim_end().ends_with("thang")
+            && fold(&lines[next].text).starts_with("nam ")
+        {
+            joined = format!("{} {}", text.trim_end(), lines[next].text.trim_start());
+            text = &joined;
+        }
         let Some(caps) = DATE_WORDS.captures(text) else {
             continue;
         };
@@ -487,6 +510,7 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
                 || starts_body(t)
                 || is_motto(t)
                 || DATE_WORDS.is_match(t) && vv_abstract
+                || LABEL_LINE.is_match(t)
             {
                 break;
             }
