@@ -933,7 +933,20 @@ fn parse_signature_block(lines: &[SourceLine], meta: &mut Metadata) {
                 last.push_str(t);
                 recipient_lines.push(i);
             } else {
-                break;
+                // A list that has not reached "Lưu …" may resume below the signer block
+                // when the page's reading order put the signer between its halves.
+                let unfinished = !recipients.is_empty()
+                    && !recipients.iter().any(|r| fold(r).starts_with("luu"))
+                    && !recipients.last().is_some_and(|r| r.ends_with('.'));
+                let resume = (i + 1..(i + 6).min(lines.len()))
+                    .find(|&j| lines[j].text.starts_with(['-', '+', '•', '–']));
+                match resume {
+                    Some(j) if unfinished => {
+                        i = j;
+                        continue;
+                    }
+                    _ => break,
+                }
             }
             i += 1;
             // "Lưu" is the last entry; only its own continuation lines may follow.

@@ -139,6 +139,17 @@ cases += [
      "expect": {"abstract": "Quy định mức thu lệ phí cấp giấy phép lao động trên địa bàn tỉnh Cao Bằng", "number_symbol": "33/2022/NQ-HĐND", "issuer": "Hội đồng nhân dân tỉnh Cao Bằng"}},
     {"name": "party-citation", "input": "UỶ BAN NHÂN DÂN\nTHỊ XÃ BỈM SƠN\nSố: 3070. /KH-UBND\n\nBỉm Sơn, ngày 09 tháng 9 năm 2024\n\nKẾ HOẠCH\nKhắc phục tồn tại\n\nThực hiện Công văn số 1781-CV/TU ngày 27/8/2024 của Tỉnh uỷ; Kết luận số 17/KL-BCA-A03 của Bộ Công an.\n",
      "expect": {"number_symbol": "3070/KH-UBND", "references": ["1781-CV/TU", "17/KL-BCA-A03"]}},
+    # Seen on real documents (2026-11-23): a date line split by wide blanks, a wrapped body
+    # sentence starting with "ngày …" under a title, a labelled line under the abstract, and
+    # a recipient list whose tail the page's reading order put below the signer.
+    {"name": "blank-date-split-line", "input": "UBND TỈNH QUẢNG NGÃI\nỦY BAN NHÂN DÂN\nTHỊ XÃ ĐỨC PHỔ\nSố:      /BC-UBND\n\nCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nĐức Phổ, ngày      tháng\nnăm 2022\n\nBÁO CÁO\nTình hình hoạt động\n",
+     "expect": {"place": "Đức Phổ", "issued_date": None, "issued_year": 2022, "number_symbol": None, "doc_type": "Báo cáo"}},
+    {"name": "vbhn-body-date-not-header", "input": "VĂN BẢN HỢP NHẤT - VĂN PHÒNG QUỐC HỘI\n\nCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n\nLUẬT\nBAN HÀNH VĂN BẢN QUY PHẠM PHÁP LUẬT\n\nLuật số 63/2020/QH14 ngày 18 tháng 6 năm 2020 của Quốc hội, có hiệu lực kể từ\nngày 01 tháng 01 năm 2021.\n",
+     "expect": {"issuer": None, "issued_date": None, "place": None}},
+    {"name": "abstract-then-label-line", "input": "ỦY BAN NHÂN DÂN\nTHÀNH PHỐ HÀ NỘI\nSố: 2858/QĐ-UBND\n\nCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\nHà Nội, ngày 10 tháng 6 năm 2025\n\nQUYẾT ĐỊNH\nVề việc phê duyệt đồ án Điều chỉnh cục bộ Quy hoạch chi tiết khu vực Bắc Cổ\nNhuế - Chèm, tỷ lệ 1/500\nĐịa điểm: các phường Cổ Nhuế 2 và Xuân Đỉnh,\nquận Bắc Từ Liêm, thành phố Hà Nội.\n\nỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI\nCăn cứ Luật;\n",
+     "expect": {"abstract": "Về việc phê duyệt đồ án Điều chỉnh cục bộ Quy hoạch chi tiết khu vực Bắc Cổ Nhuế - Chèm, tỷ lệ 1/500"}},
+    {"name": "recipients-resume-below-signer", "input": "HỘI ĐỒNG NHÂN DÂN\nTỈNH CAO BẰNG\nSố: 33/2022/NQ-HĐND\n\nCao Bằng, ngày 15 tháng 7 năm 2022\n\nNGHỊ QUYẾT\nQuy định mức thu lệ phí\n\nĐiều 1. Nội dung.\n\nNơi nhận:\n- Chính phủ;\n- Huyện ủy, Thành ủy, HĐND, UBND các huyện,\nthành phố;\n\nCHỦ TỊCH\n\nTriệu Đình Lê\n- Trung tâm thông tin - Văn phòng UBND tỉnh;\n- Lưu: VT.\n",
+     "expect": {"recipients": ["Chính phủ", "Huyện ủy, Thành ủy, HĐND, UBND các huyện, thành phố", "Trung tâm thông tin - Văn phòng UBND tỉnh", "Lưu: VT"], "signer_name": "Triệu Đình Lê", "signer_title": "Chủ tịch"}},
 ]
 
 out = pathlib.Path(__file__).resolve().parent.parent / "data" / "header_cases.json"
