@@ -747,6 +747,28 @@ fn split_issuer(texts: &[&str]) -> (Option<String>, String) {
 
 /// "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH" → "Ủy ban nhân dân xã Nam Chính";
 /// "SỞ GIÁO DỤC VÀ ĐÀO TẠO" → "Sở Giáo dục và Đào tạo"; "UBND HUYỆN X" → "UBND huyện X".
+/// "CHỦ TỊCH QUỐC HỘI" → "Chủ tịch Quốc hội", "BỘ TRƯỞNG BỘ Y TẾ" → "Bộ trưởng Bộ Y tế":
+/// the office in sentence case, the body it belongs to cased as an organ name.
+fn signer_title_case(upper: &str) -> String {
+    if !is_upper(upper) {
+        return upper.to_string();
+    }
+    const ORGAN_HEADS: &[&str] = &[
+        "quoc", "chinh", "bo", "uy", "ubnd", "hdnd", "so", "hoi", "toa", "vien", "nha",
+    ];
+    let words: Vec<&str> = upper.split_whitespace().collect();
+    // The office itself has two syllables or more ("Chủ tịch", "Bộ trưởng", "Phó chủ tịch").
+    let organ_at = (2..words.len()).find(|&i| ORGAN_HEADS.contains(&fold(words[i]).as_str()));
+    match organ_at {
+        Some(i) => format!(
+            "{} {}",
+            sentence_case(&words[..i].join(" ")),
+            organ_case(&words[i..].join(" "))
+        ),
+        None => sentence_case(upper),
+    }
+}
+
 pub fn organ_case(upper: &str) -> String {
     if !is_upper(upper) {
         return upper.to_string();
@@ -1041,7 +1063,7 @@ fn parse_signature_block(lines: &[SourceLine], meta: &mut Metadata) {
             Some((a, _, rest)) if *a == t => rest.clone(),
             _ => lines[t].text.clone(),
         };
-        meta.signer_title = Field::found(sentence_case(&title_text), 0.85, ev(t));
+        meta.signer_title = Field::found(signer_title_case(&title_text), 0.85, ev(t));
         if let Some((a, marker, _)) = authority
             && a <= t
         {
