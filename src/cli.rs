@@ -12,7 +12,9 @@ use crate::blob::BlobStore;
 use crate::config::Settings;
 use crate::doctypes::DocTypeTable;
 use crate::ingest::{Ingestor, Outcome, collect_files};
+use crate::search::SearchIndex;
 use crate::store::Store;
+use crate::web::AppState;
 use crate::{eval, extract, server};
 
 #[derive(Parser, Debug)]
@@ -57,6 +59,8 @@ pub enum Command {
         #[arg(long, value_name = "ORGAN_CODE")]
         unit: Option<String>,
     },
+    /// Rebuild the public search index from the database (bounded memory).
+    Reindex,
     /// Apply database migrations.
     Migrate,
     /// Check the data directory, the database and optional external tools.
@@ -182,14 +186,39 @@ async fn run_async(
     match command {
         Command::Serve { listen } => {
             let store = open_store(&settings).await?;
+            let index = Arc::new(SearchIndex::open(&settings.index_dir())?);
             let listen = listen.unwrap_or_else(|| settings.server.listen.clone());
-            server::serve(
-                &listen,
-                Arc::new(server::AppState {
-                    store: store.clone(),
-                }),
-            )
-            .await?;
+            let state = Arc::new(AppState {
+                store: store.clone(),
+                index,
+                blobs: BlobStore::open(settings.blob_dir())?,
+                settings: settings.clone(),
+                types,
+            });
+            server::serve(&listen, state).await?;
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reindex => {
+            let store = open_store(&settings).await?;
+            let index = SearchIndex::open(&settings.index_dir())?;
+            let total = store
+                .status_counts()
+                .await?
+                .iter()
+                .filter(|(s, _)| s == "published")
+                .map(|(_, n)| *n)
+                .sum::<i64>();
+            let bar = progress_bar(total as u64);
+            let run = index.rebuild(&store, |n| bar.inc(n as u64)).await?;
+            index.compact()?;
+            bar.finish_and_clear();
+            println!(
+                "reindexed {} public documents (watermark {}); index at {}",
+                run.upserted,
+                run.watermark,
+                settings.index_dir().display()
+            );
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -261,6 +290,20 @@ fn run_extract(
     }
 }
 
+/// A progress bar on a terminal, nothing when output is piped.
+fn progress_bar(len: u64) -> ProgressBar {
+    if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(len);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {wide_msg}")
+                .expect("valid template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
 async fn run_ingest(
     paths: &[PathBuf],
     publish: bool,
@@ -283,16 +326,7 @@ async fn run_ingest(
             std::env::var("USER").unwrap_or_else(|_| "unknown".into())
         ),
     };
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(files.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {wide_msg}")
-                .expect("valid template"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = progress_bar(files.len() as u64);
     let (mut new, mut duplicate, mut failed) = (0usize, 0usize, walk_errors.len());
     for (path, reason) in &walk_errors {
         println!("failed     {}: {reason}", path.display());
@@ -319,6 +353,21 @@ async fn run_ingest(
     }
     bar.finish_and_clear();
     println!("summary: {new} new, {duplicate} duplicate, {failed} failed");
+    // Bring the public search index up to date now; a running server holds the index
+    // and picks the changes up from the change log itself.
+    match SearchIndex::open(&settings.index_dir()) {
+        Ok(index) => match index.catch_up(&store).await {
+            Ok(run) => println!(
+                "search index: {} updated, {} removed",
+                run.upserted, run.removed
+            ),
+            Err(crate::search::SearchError::Locked(_)) => {
+                println!("search index: in use by a running server, which will apply the changes")
+            }
+            Err(e) => println!("search index: not updated ({e}); run `vanban reindex`"),
+        },
+        Err(e) => println!("search index: not opened ({e}); run `vanban reindex`"),
+    }
     store.close().await;
     Ok(if failed > 0 {
         ExitCode::FAILURE

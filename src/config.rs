@@ -11,6 +11,7 @@ pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub web: WebSettings,
     pub storage: StorageSettings,
     pub extraction: ExtractionSettings,
     pub ingest: IngestSettings,
@@ -20,6 +21,14 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
     pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebSettings {
+    pub public_base_url: String,
+    pub cors_allowed_origins: Vec<String>,
+    pub site_name: String,
+    pub cache_max_age: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

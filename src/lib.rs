@@ -12,6 +12,8 @@ pub mod ingest;
 pub mod legacy_encoding;
 pub mod pdf;
 pub mod policy;
+pub mod search;
 pub mod server;
 pub mod store;
 pub mod text;
+pub mod web;

@@ -1,4 +1,5 @@
-//! The HTTP server (axum). For now: health. Later issues merge their routers here.
+//! The HTTP server (axum): health, the public web surface (`crate::web`), and the
+//! background indexer that keeps the search index in step with the database.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,18 +11,46 @@ use axum::{Router, routing::get};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
-use crate::store::Store;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-}
+use crate::web::{self, AppState};
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(health))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(web::router(state))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Brings the index up to date at start (rebuilding it when new or of an old schema),
+/// then follows the database's change log until `stop` fires.
+pub async fn run_indexer(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    match state.index.needs_rebuild(&state.store).await {
+        Ok(true) => {
+            tracing::info!("search index is empty or was recreated; rebuilding from the database");
+            match state.index.rebuild(&state.store, |_| {}).await {
+                Ok(run) => tracing::info!(documents = run.upserted, "search index rebuilt"),
+                Err(e) => tracing::error!(error = %e, "search index rebuild failed"),
+            }
+        }
+        Ok(false) => {}
+        Err(e) => tracing::error!(error = %e, "cannot check the search index"),
+    }
+    loop {
+        match state.index.catch_up(&state.store).await {
+            Ok(run) if run.upserted + run.removed > 0 => tracing::info!(
+                upserted = run.upserted,
+                removed = run.removed,
+                watermark = run.watermark,
+                "search index updated"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "search index update failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            _ = stop.changed() => break,
+        }
+    }
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
@@ -51,9 +80,13 @@ pub async fn serve(listen: &str, state: Arc<AppState>) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening");
     // Tests and scripts read this line to learn the port when binding to :0.
     println!("listening on http://{addr}");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let indexer = tokio::spawn(run_indexer(state.clone(), stop_rx));
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    let _ = stop_tx.send(true);
+    let _ = indexer.await;
     tracing::info!("server stopped");
     Ok(())
 }

@@ -358,6 +358,11 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             id
         });
@@ -480,6 +485,11 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         })
@@ -538,6 +548,105 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
             rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+        })
+    }
+
+    /// Entries of the search change log after `after_seq`, oldest first.
+    pub async fn search_changes_after(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT seq, document_id FROM search_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok((r.try_get("seq")?, r.try_get("document_id")?))).collect()
+        })
+    }
+
+    /// The newest change-log sequence number (0 when empty).
+    pub async fn max_search_change(&self) -> Result<i64, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM search_changes")
+                .fetch_one(pool)
+                .await?;
+            Ok(row.try_get("seq")?)
+        })
+    }
+
+    /// Ids of public documents (published, unclassified, not internal) after `after_id`,
+    /// ascending (for a full reindex and the sitemap).
+    pub async fn published_ids_after(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT id FROM documents WHERE status = 'published' AND secrecy IS NULL \
+                 AND NOT internal_circulation AND id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+        })
+    }
+
+    /// Published documents that cite `number_symbol`, newest first.
+    pub async fn published_citing(&self, number_symbol: &str) -> Result<Vec<i64>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT d.id FROM citations c JOIN documents d ON d.id = c.document_id \
+                 WHERE c.number_symbol = $1 AND d.status = 'published' AND d.secrecy IS NULL \
+                 ORDER BY d.issued_date DESC, d.id DESC LIMIT 200",
+            )
+            .bind(number_symbol)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+        })
+    }
+
+    /// The published document carrying `number_symbol`, if the registry has it.
+    pub async fn published_by_number_symbol(
+        &self,
+        number_symbol: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT id FROM documents WHERE number_symbol = $1 AND status = 'published' \
+                 AND secrecy IS NULL ORDER BY id LIMIT 1",
+            )
+            .bind(number_symbol)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|r| Ok(r.try_get("id")?)).transpose()
+        })
+    }
+
+    /// Published records with this year and number (ELI resolution narrows further).
+    pub async fn published_by_year_number(
+        &self,
+        year: i32,
+        number: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT id FROM documents WHERE issued_year = $1 AND number = $2 \
+                 AND status = 'published' AND secrecy IS NULL ORDER BY id LIMIT 50",
+            )
+            .bind(year)
+            .bind(number)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
         })
     }
 

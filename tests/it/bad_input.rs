@@ -13,7 +13,7 @@ use vanban::store::Store;
 use crate::synthetic::{self, FontSpec, Run, latin1};
 
 fn types() -> &'static DocTypeTable {
-    Box::leak(Box::new(DocTypeTable::builtin()))
+    DocTypeTable::builtin()
 }
 
 fn run(font: &'static str, x: f32, y: f32, bytes: Vec<u8>) -> Run<'static> {

@@ -1,0 +1,470 @@
+//! `/api/v1`: search, records, original files, and the OpenAPI description.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use super::{ApiError, AppState, SharedState, base_url, eli_path, public_cache, public_record};
+use crate::config::Settings;
+use crate::search::query::{SearchRequest, SearchResults, Sort, Validity, snippet};
+
+pub const OPENAPI: &str = include_str!("../../schemas/openapi.json");
+
+pub fn router(settings: &Settings) -> Router<SharedState> {
+    Router::new()
+        .route("/api/v1/documents", get(list_documents))
+        .route("/api/v1/documents/{id}", get(get_document))
+        .route("/api/v1/documents/{id}/file", get(get_file))
+        .route("/api/v1/openapi.json", get(openapi))
+        .layer(cors(settings))
+}
+
+fn cors(settings: &Settings) -> CorsLayer {
+    let origins = &settings.web.cors_allowed_origins;
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::HEAD])
+        .expose_headers([header::ETAG, header::CONTENT_DISPOSITION])
+}
+
+/// Parses the search parameters shared by the API, the pages and the widget. Unknown
+/// parameters are ignored (portals add their own); malformed ones are refused by name.
+pub fn search_request(params: &HashMap<String, String>) -> Result<SearchRequest, ApiError> {
+    let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let date = |k: &'static str| -> Result<Option<NaiveDate>, ApiError> {
+        get(k)
+            .map(|v| {
+                NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+                    ApiError::bad_parameter(
+                        k,
+                        format!("Ngày không hợp lệ: \"{v}\" (cần dạng YYYY-MM-DD)"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let number = |k: &'static str, min: usize, max: usize| -> Result<Option<usize>, ApiError> {
+        get(k)
+            .map(|v| match v.parse::<usize>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::bad_parameter(
+                    k,
+                    format!("Giá trị không hợp lệ: \"{v}\" (số nguyên từ {min} đến {max})"),
+                )),
+            })
+            .transpose()
+    };
+    let year = get("year")
+        .map(|v| match v.parse::<i32>() {
+            Ok(y) if (1945..=2100).contains(&y) => Ok(y),
+            _ => Err(ApiError::bad_parameter(
+                "year",
+                format!("Năm không hợp lệ: \"{v}\""),
+            )),
+        })
+        .transpose()?;
+    let sort = match get("sort") {
+        None | Some("relevance") => Sort::Relevance,
+        Some("newest") | Some("date") => Sort::Newest,
+        Some("oldest") => Sort::Oldest,
+        Some(other) => {
+            return Err(ApiError::bad_parameter(
+                "sort",
+                format!("Cách sắp xếp không hợp lệ: \"{other}\" (relevance, newest, oldest)"),
+            ));
+        }
+    };
+    let validity = get("status")
+        .map(|v| {
+            Validity::parse(v).ok_or_else(|| {
+                ApiError::bad_parameter(
+                    "status",
+                    format!(
+                        "Tình trạng hiệu lực không hợp lệ: \"{v}\" (in_force, not_yet_in_force)"
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let q = get("q").unwrap_or("");
+    if q.chars().count() > 500 {
+        return Err(ApiError::bad_parameter(
+            "q",
+            "Từ khóa quá dài (tối đa 500 ký tự)",
+        ));
+    }
+    let from = date("from")?;
+    let to = date("to")?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        return Err(ApiError::bad_parameter(
+            "from",
+            "Ngày bắt đầu sau ngày kết thúc",
+        ));
+    }
+    Ok(SearchRequest {
+        q: q.to_string(),
+        unit: get("unit").map(str::to_string),
+        doc_type: get("type").map(str::to_string),
+        issuer: get("issuer").map(str::to_string),
+        year,
+        from,
+        to,
+        validity,
+        sort,
+        page: number("page", 1, 10_000)?.unwrap_or(1),
+        per_page: number("per_page", 1, 100)?.unwrap_or(20),
+        with_facets: true,
+    })
+}
+
+/// Runs a search on a blocking thread (tantivy work is CPU-bound).
+pub async fn run_search(
+    state: &SharedState,
+    req: SearchRequest,
+) -> Result<SearchResults, ApiError> {
+    let index = state.index.clone();
+    tokio::task::spawn_blocking(move || index.search(&req))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)
+}
+
+/// Snippets for the hits: from the stored text, else from the abstract.
+pub async fn snippets(state: &AppState, results: &SearchResults) -> Vec<String> {
+    let mut out = Vec::with_capacity(results.hits.len());
+    for hit in &results.hits {
+        let body = state
+            .store
+            .document_text(hit.record.id as i64)
+            .await
+            .unwrap_or_default();
+        let mut s = snippet(&body, &results.terms, 40);
+        if s.is_empty() {
+            s = snippet(
+                hit.record.abstract_text.as_deref().unwrap_or(""),
+                &results.terms,
+                40,
+            );
+        }
+        out.push(s);
+    }
+    out
+}
+
+fn facet_list(values: &[(String, u64)]) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|(v, n)| json!({"value": v, "count": n}))
+            .collect(),
+    )
+}
+
+async fn list_documents(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let req = search_request(&params)?;
+    let (page, per_page) = (req.page, req.per_page);
+    let results = run_search(&state, req).await?;
+    let snippets = snippets(&state, &results).await;
+    let base = base_url(&state, &headers);
+    let hits: Vec<Value> = results
+        .hits
+        .iter()
+        .zip(snippets)
+        .map(|(hit, snippet)| {
+            let r = &hit.record;
+            json!({
+                "id": r.id,
+                "sha256": r.sha256,
+                "doc_type": r.doc_type,
+                "number_symbol": r.number_symbol,
+                "issuer": r.issuer,
+                "issued_date": r.issued_date,
+                "effective_date": r.effective_date,
+                "abstract": r.abstract_text,
+                "signer_name": r.signer_name,
+                "status": "published",
+                "validity": Validity::of(r.effective_date.or(r.issued_date)).as_str(),
+                "unit": r.unit_code,
+                "url": format!("{base}/van-ban/{}", r.id),
+                "file_url": format!("{base}/api/v1/documents/{}/file", r.id),
+                "snippet": snippet,
+                "score": hit.score,
+            })
+        })
+        .collect();
+    let body = json!({
+        "total": results.total,
+        "page": page,
+        "per_page": per_page,
+        "relaxed": results.relaxed,
+        "hits": hits,
+        "facets": {
+            "type": facet_list(&results.facets.doc_type),
+            "issuer": facet_list(&results.facets.issuer),
+            "year": facet_list(&results.facets.year),
+            "status": facet_list(&results.facets.validity),
+        },
+    });
+    Ok(([public_cache(&state)], axum::Json(body)).into_response())
+}
+
+async fn get_document(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_parameter("id", format!("Mã văn bản không hợp lệ: \"{id}\"")))?;
+    let record = public_record(&state, id).await?;
+    let base = base_url(&state, &headers);
+    let text = state.store.document_text(id).await.unwrap_or_default();
+    let mut cites = Vec::new();
+    for c in state.store.citations(id).await? {
+        let target = state
+            .store
+            .published_by_number_symbol(&c.number_symbol)
+            .await?;
+        cites.push(json!({
+            "number_symbol": c.number_symbol,
+            "doc_type": c.cited_type,
+            "date": c.cited_date,
+            "id": target,
+            "url": target.map(|t| format!("{base}/van-ban/{t}")),
+        }));
+    }
+    let mut cited_by = Vec::new();
+    if let Some(ns) = &record.fields.number_symbol {
+        for other in state.store.published_citing(ns).await? {
+            if other == id {
+                continue;
+            }
+            let r = state.store.get_document(other).await?;
+            cited_by.push(json!({
+                "id": other,
+                "number_symbol": r.fields.number_symbol,
+                "doc_type": r.fields.doc_type,
+                "abstract": r.fields.abstract_text,
+                "url": format!("{base}/van-ban/{other}"),
+            }));
+        }
+    }
+    let file = state.store.file(&record.file_sha256).await?;
+    let f = &record.fields;
+    let body = json!({
+        "id": record.id,
+        "sha256": record.file_sha256,
+        "unit": record.unit_code,
+        "status": "published",
+        "validity": Validity::of(f.effective_date.or(f.issued_date)).as_str(),
+        "doc_type": f.doc_type,
+        "number": f.number,
+        "symbol": f.symbol,
+        "number_symbol": f.number_symbol,
+        "issuer": f.issuer,
+        "issuer_parent": f.issuer_parent,
+        "place": f.place,
+        "issued_date": f.issued_date,
+        "effective_date": f.effective_date,
+        "abstract": f.abstract_text,
+        "signer_name": f.signer_name,
+        "signer_title": f.signer_title,
+        "signing_authority": f.signing_authority,
+        "recipients": f.recipients,
+        "urgency": f.urgency,
+        "pages": f.pages,
+        "text_source": f.text_source,
+        "version": record.version,
+        "updated_at": record.updated_at,
+        "url": format!("{base}/van-ban/{}", record.id),
+        "eli": eli_path(&record).map(|p| format!("{base}{p}")),
+        "file": file.map(|file| json!({
+            "url": format!("{base}/api/v1/documents/{}/file", record.id),
+            "media_type": file.media_type,
+            "size": file.size,
+            "sha256": file.sha256,
+        })),
+        "cites": cites,
+        "cited_by": cited_by,
+        "text": text,
+    });
+    Ok(([public_cache(&state)], axum::Json(body)).into_response())
+}
+
+/// `Quyết định 116/QĐ-UBND.pdf` as a `Content-Disposition` value: an ASCII fallback and the
+/// UTF-8 name (RFC 6266 / 5987), so Vietnamese names survive every browser.
+pub fn content_disposition(name: &str) -> String {
+    let ascii: String = crate::text::fold(name)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+fn download_name(record: &crate::store::DocumentRecord, media_type: &str) -> String {
+    let f = &record.fields;
+    let extension = if media_type == "application/pdf" {
+        "pdf"
+    } else {
+        "bin"
+    };
+    let stem = match (&f.doc_type, &f.number_symbol) {
+        (Some(t), Some(ns)) => format!("{t} {}", ns.replace('/', "-")),
+        (_, Some(ns)) => ns.replace('/', "-"),
+        _ => format!("van-ban-{}", record.id),
+    };
+    format!("{stem}.{extension}")
+}
+
+/// Parses a single `bytes=a-b` range against `len`; `None` for no or unsupported ranges.
+fn byte_range(headers: &HeaderMap, len: u64) -> Option<Result<(u64, u64), ()>> {
+    let value = headers.get(header::RANGE)?.to_str().ok()?;
+    let spec = value.strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None; // multiple ranges: answer with the whole file
+    }
+    let (start, end) = spec.split_once('-')?;
+    let range = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().ok()?;
+            if n == 0 {
+                return Some(Err(()));
+            }
+            (len.saturating_sub(n), len.checked_sub(1)?)
+        }
+        (s, "") => (s.parse().ok()?, len.checked_sub(1)?),
+        (s, e) => (
+            s.parse().ok()?,
+            e.parse::<u64>().ok()?.min(len.saturating_sub(1)),
+        ),
+    };
+    if range.0 > range.1 || range.0 >= len {
+        return Some(Err(()));
+    }
+    Some(Ok(range))
+}
+
+async fn get_file(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_parameter("id", format!("Mã văn bản không hợp lệ: \"{id}\"")))?;
+    let record = public_record(&state, id).await?;
+    let file = state
+        .store
+        .file(&record.file_sha256)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let etag = format!("\"{}\"", file.sha256);
+    let common = [
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).expect("hex etag"),
+        ),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&file.media_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        ),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&content_disposition(&download_name(
+                &record,
+                &file.media_type,
+            )))
+            .expect("ASCII header"),
+        ),
+        (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+        // The bytes behind a sha256 never change.
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ),
+    ];
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    let bytes = state
+        .blobs
+        .read(&file.blob_key)
+        .map_err(ApiError::internal)?;
+    let len = bytes.len() as u64;
+    match byte_range(&headers, len) {
+        Some(Ok((start, end))) => {
+            let part = bytes[start as usize..=end as usize].to_vec();
+            Ok((
+                StatusCode::PARTIAL_CONTENT,
+                common,
+                [(
+                    header::CONTENT_RANGE,
+                    HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ascii"),
+                )],
+                Body::from(part),
+            )
+                .into_response())
+        }
+        Some(Err(())) => Ok((
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii"),
+            )],
+        )
+            .into_response()),
+        None => Ok((StatusCode::OK, common, Body::from(bytes)).into_response()),
+    }
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+}
