@@ -7,3 +7,4 @@ mod fixtures;
 mod header_cases;
 mod store;
 mod synthetic;
+mod web;

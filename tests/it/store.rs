@@ -138,6 +138,59 @@ async fn conformance(store: Store) {
         vec![("draft".to_string(), 2), ("withdrawn".to_string(), 1)]
     );
     assert_eq!(store.blob_keys().await.unwrap().len(), 3);
+
+    // The change log the search index follows: one entry per insert and status change,
+    // in commit order.
+    let log = store.search_changes_after(0, 100).await.unwrap();
+    let ids: Vec<i64> = log.iter().map(|&(_, d)| d).collect();
+    assert_eq!(ids, [id, a, b, id, id]);
+    assert!(log.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(
+        store.max_search_change().await.unwrap(),
+        log.last().unwrap().0
+    );
+    assert_eq!(
+        store
+            .search_changes_after(log[2].0, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Public lookups see published records only.
+    assert!(store.published_ids_after(0, 10).await.unwrap().is_empty());
+    store
+        .set_status(a, Status::Published, "clerk:an", "công khai")
+        .await
+        .unwrap();
+    assert_eq!(store.published_ids_after(0, 10).await.unwrap(), [a]);
+    assert_eq!(store.published_citing("43/2011/NĐ-CP").await.unwrap(), [a]);
+    assert!(store.published_citing("1/QĐ-X").await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .published_by_number_symbol("116/QĐ-UBND")
+            .await
+            .unwrap(),
+        None,
+        "withdrawn"
+    );
+
+    // The index follows the log on this backend: `a` is found, the withdrawn one is not.
+    let index = vanban::search::SearchIndex::in_memory(20 << 20).unwrap();
+    let run = index.catch_up(&store).await.unwrap();
+    assert_eq!(run.watermark, store.max_search_change().await.unwrap());
+    assert_eq!(index.num_docs(), 1);
+    let found = index
+        .search(&vanban::search::query::SearchRequest {
+            q: "kien toan ban bien tap".into(),
+            page: 1,
+            per_page: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    let hits: Vec<u64> = found.hits.iter().map(|h| h.record.id).collect();
+    assert_eq!(hits, [a as u64]);
     store.close().await;
 }
 
