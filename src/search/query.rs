@@ -522,7 +522,11 @@ pub fn snippet(text: &str, terms: &[String], max_syllables: usize) -> String {
     if best.1 == 0 {
         return String::new();
     }
-    let (start, end) = (best.0, best.0 + window - 1);
+    // Centre the window on the matches it holds, so they come with context on both sides.
+    let in_window: Vec<usize> = (best.0..best.0 + window).filter(|&k| is_match[k]).collect();
+    let centre = (in_window[0] + in_window[in_window.len() - 1]) / 2;
+    let start = centre.saturating_sub(window / 2).min(tokens.len() - window);
+    let end = start + window - 1;
     let mut out = String::new();
     if start > 0 {
         out.push('…');

@@ -2,6 +2,7 @@
 //! PostgreSQL, and the CLI end to end.
 
 mod bad_input;
+mod browser;
 mod cli;
 mod fixtures;
 mod header_cases;
