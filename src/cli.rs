@@ -59,6 +59,21 @@ pub enum Command {
         #[arg(long, value_name = "ORGAN_CODE")]
         unit: Option<String>,
     },
+    /// Relevance of the public search on a query set, beside SQLite FTS5 and PostgreSQL FTS.
+    EvalSearch {
+        /// Fixture PDFs ingested into the evaluation corpus.
+        #[arg(long, default_value = "tests/fixtures/pdf")]
+        fixtures: PathBuf,
+        /// The query set (JSON).
+        #[arg(long, default_value = "tests/data/search_queries.json")]
+        queries: PathBuf,
+        /// PostgreSQL server for the full-text baseline (a scratch database).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// Print the first N synthetic corpus documents instead (to write queries).
+        #[arg(long, value_name = "N")]
+        show_corpus: Option<usize>,
+    },
     /// Rebuild the public search index from the database (bounded memory).
     Reindex,
     /// Apply database migrations.
@@ -198,6 +213,41 @@ async fn run_async(
             server::serve(&listen, state).await?;
             store.close().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalSearch {
+            fixtures,
+            queries,
+            postgres,
+            show_corpus,
+        } => {
+            if let Some(n) = show_corpus {
+                for doc in crate::search::corpus::CorpusGenerator::new(
+                    crate::search::eval::CORPUS_SEED,
+                    1,
+                )
+                .take(n)
+                {
+                    println!(
+                        "{}@{} | {} | {} | {} | {} | cites {:?}",
+                        doc.number_symbol.unwrap_or_default(),
+                        doc.unit_code,
+                        doc.doc_type.unwrap_or_default(),
+                        doc.issued_date.map(|d| d.to_string()).unwrap_or_default(),
+                        doc.abstract_text.unwrap_or_default(),
+                        doc.signer_name.unwrap_or_default(),
+                        doc.citations
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let (report, scores) =
+                crate::search::eval::run(&fixtures, &queries, postgres.as_deref()).await?;
+            print!("{report}");
+            Ok(if scores.leaks > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Reindex => {
             let store = open_store(&settings).await?;

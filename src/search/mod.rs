@@ -4,6 +4,8 @@
 //! commit, so a crash between the two can only make it re-apply changes, never skip one.
 
 pub mod analysis;
+pub mod corpus;
+pub mod eval;
 pub mod query;
 
 use std::path::{Path, PathBuf};

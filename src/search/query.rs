@@ -24,6 +24,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::doctypes::DocTypeTable;
 use super::analysis::{
     accent_form, decode_telex, folded_form, has_marks, number_symbol_parts,
     number_symbol_query_keys, syllables,
@@ -239,18 +240,6 @@ fn syllable_alternatives(f: &Fields, syllable: &str) -> Box<dyn Query> {
     Box::new(BooleanQuery::new(alternatives))
 }
 
-/// Is this query a number-symbol (or part of one), such as `116/QĐ-UBND`, `qd 116`,
-/// `NĐ 43/2011`?
-fn looks_like_number_symbol(q: &str, parts: &[String]) -> bool {
-    let has_number = parts
-        .iter()
-        .any(|p| p.chars().all(|c| c.is_ascii_digit()) && p.len() <= 6);
-    let all_codes = parts
-        .iter()
-        .all(|p| p.chars().all(|c| c.is_ascii_digit()) || (p.len() <= 6 && !p.contains(' ')));
-    has_number && parts.len() >= 2 && (q.contains('/') || all_codes) && parts.len() <= 6
-}
-
 fn number_symbol_query(f: &Fields, parts: &[String]) -> Box<dyn Query> {
     let keys = number_symbol_query_keys(parts);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -270,24 +259,56 @@ fn number_symbol_query(f: &Fields, parts: &[String]) -> Box<dyn Query> {
 }
 
 /// The text part of a query: `None` for an empty query (list everything).
-fn text_query(f: &Fields, q: &str, all_syllables: bool) -> Option<Box<dyn Query>> {
+///
+/// Shape: (all syllables [or, relaxed, all but one]  OR  the number-symbol keys) and, as
+/// score only, adjacent-syllable bigrams.
+fn text_query(
+    f: &Fields,
+    q: &str,
+    all_syllables: bool,
+    types: &DocTypeTable,
+) -> Option<Box<dyn Query>> {
     let nfc: String = q.nfc().collect();
     let syllables: Vec<String> = syllables(&nfc).into_iter().map(|(_, _, s)| s).collect();
     if syllables.is_empty() {
         return None;
     }
-    let parts = number_symbol_parts(&nfc);
-    let number_like = looks_like_number_symbol(&nfc, &parts);
-
-    let occur = if all_syllables && !number_like {
-        Occur::Must
-    } else {
-        Occur::Should
-    };
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = syllables
+    let groups: Vec<(Occur, Box<dyn Query>)> = syllables
         .iter()
-        .map(|s| (occur, syllable_alternatives(f, s)))
+        .map(|s| {
+            (
+                if all_syllables { Occur::Must } else { Occur::Should },
+                syllable_alternatives(f, s),
+            )
+        })
         .collect();
+    let text: Box<dyn Query> = if all_syllables {
+        Box::new(BooleanQuery::new(groups))
+    } else {
+        let n = groups.len();
+        let minimum = if n >= 3 { n - 1 } else { 1 };
+        Box::new(BooleanQuery::with_minimum_required_clauses(groups, minimum))
+    };
+    let mut core: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, text)];
+    let mut parts = number_symbol_parts(&nfc);
+    if parts.iter().any(|p| p.chars().all(|c| c.is_ascii_digit())) {
+        // "quyết định 142" names the type in words: its code joins the keys (142:qd).
+        let folded = format!(" {} ", crate::text::fold(&nfc));
+        for t in &types.types {
+            if let Some(code) = &t.code
+                && folded.contains(&format!(" {} ", crate::text::fold(&t.name)))
+            {
+                parts.push(crate::text::fold(code));
+            }
+        }
+        if parts.len() >= 2 {
+            core.push((Occur::Should, number_symbol_query(f, &parts)));
+        }
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+        Occur::Must,
+        Box::new(BooleanQuery::with_minimum_required_clauses(core, 1)),
+    )];
     // Adjacent syllables, adjacent in the document: a phrase match ranks first.
     for pair in syllables.windows(2) {
         let bigram = format!("{}_{}", folded_form(&pair[0]), folded_form(&pair[1]));
@@ -296,11 +317,6 @@ fn text_query(f: &Fields, q: &str, all_syllables: bool) -> Option<Box<dyn Query>
             term_query(f.bigrams, &bigram, Weights::BIGRAM),
         ));
     }
-    if parts.iter().any(|p| p.chars().all(|c| c.is_ascii_digit())) && parts.len() >= 2 {
-        clauses.push((Occur::Should, number_symbol_query(f, &parts)));
-    }
-    // A number-symbol query is a disjunction (its syllables are Should): the keys rank the
-    // carrier first, documents citing it next, text matches after.
     Some(Box::new(BooleanQuery::new(clauses)))
 }
 
@@ -395,7 +411,7 @@ impl SearchIndex {
         all_syllables: bool,
     ) -> Result<SearchResults, SearchError> {
         let f = &self.fields;
-        let text = text_query(f, &req.q, all_syllables);
+        let text = text_query(f, &req.q, all_syllables, DocTypeTable::builtin());
         let has_text = text.is_some();
         let mut clauses = filters(f, req);
         clauses.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
