@@ -99,6 +99,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         rounds: u32,
     },
+    /// Index time, size and query latency beside SQLite FTS5 and PostgreSQL FTS.
+    Search {
+        /// Generated documents to index.
+        #[arg(long, default_value_t = 100_000)]
+        docs: usize,
+        /// Queries in the mix.
+        #[arg(long, default_value_t = 500)]
+        queries: usize,
+        /// PostgreSQL server for the full-text baseline (a scratch database).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        /// Where the indexes are built (default: the system temp directory).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,11 +236,9 @@ async fn run_async(
             show_corpus,
         } => {
             if let Some(n) = show_corpus {
-                for doc in crate::search::corpus::CorpusGenerator::new(
-                    crate::search::eval::CORPUS_SEED,
-                    1,
-                )
-                .take(n)
+                for doc in
+                    crate::search::corpus::CorpusGenerator::new(crate::search::eval::CORPUS_SEED, 1)
+                        .take(n)
                 {
                     println!(
                         "{}@{} | {} | {} | {} | {} | cites {:?}",
@@ -240,14 +253,34 @@ async fn run_async(
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let (report, scores) =
+            let outcome =
                 crate::search::eval::run(&fixtures, &queries, postgres.as_deref()).await?;
-            print!("{report}");
-            Ok(if scores.leaks > 0 {
+            print!("{}", outcome.report);
+            Ok(if outcome.vanban.leaks > 0 {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Bench {
+            what:
+                BenchCommand::Search {
+                    docs,
+                    queries,
+                    postgres,
+                    work_dir,
+                },
+        } => {
+            let report = crate::search::bench::run(
+                docs,
+                queries,
+                postgres.as_deref(),
+                work_dir.as_deref(),
+                |stage| eprintln!("bench search: {stage}…"),
+            )
+            .await?;
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Reindex => {
             let store = open_store(&settings).await?;

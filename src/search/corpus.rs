@@ -14,7 +14,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -23,7 +23,7 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
@@ -93,7 +93,9 @@ const ABSTRACT_FRAMES: &[&str] = &[
 const FAMILY: &[&str] = &[
     "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
 ];
-const MIDDLE: &[&str] = &["Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Quang", "Ngọc", "Xuân"];
+const MIDDLE: &[&str] = &[
+    "Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Quang", "Ngọc", "Xuân",
+];
 const GIVEN: &[&str] = &[
     "An", "Bình", "Cường", "Dũng", "Hòa", "Hùng", "Hương", "Lan", "Long", "Mai", "Nam", "Phong",
     "Quân", "Sơn", "Tâm", "Thảo", "Tuấn", "Uyên", "Việt", "Yến", "Thủy", "Khoa",
@@ -193,7 +195,9 @@ impl CorpusGenerator {
             }
             if !self.issued.is_empty() && self.rng.below(8) == 0 {
                 let cited = self.issued[self.rng.below(self.issued.len())].clone();
-                body.push_str(&format!("Thực hiện văn bản số {cited} của Ủy ban nhân dân. "));
+                body.push_str(&format!(
+                    "Thực hiện văn bản số {cited} của Ủy ban nhân dân. "
+                ));
                 if !citations.contains(&cited) {
                     citations.push(cited);
                 }

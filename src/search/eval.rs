@@ -82,7 +82,11 @@ pub fn score(cases: &[QueryCase], mut answer: impl FnMut(&QueryCase) -> Ranked) 
             if ranked.is_empty() {
                 s.none_ok += 1;
             } else {
-                s.failures.push(format!("{:?}: expected nothing, got {}", case.q, ranked.len()));
+                s.failures.push(format!(
+                    "{:?}: expected nothing, got {}",
+                    case.q,
+                    ranked.len()
+                ));
             }
         }
         for forbidden in &case.must_not {
@@ -273,7 +277,9 @@ impl Fts5Baseline {
     pub async fn build(path: &Path, rows: &[BaselineRow]) -> anyhow::Result<Fts5Baseline> {
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let pool = sqlx::SqlitePool::connect(&url).await?;
-        sqlx::query("DROP TABLE IF EXISTS baseline_fts").execute(&pool).await?;
+        sqlx::query("DROP TABLE IF EXISTS baseline_fts")
+            .execute(&pool)
+            .await?;
         sqlx::query(
             "CREATE VIRTUAL TABLE baseline_fts USING fts5(number_symbol, doc_type, issuer, abstract, signer, body, \
              tokenize = 'unicode61 remove_diacritics 2')",
@@ -343,7 +349,9 @@ impl PostgresBaseline {
             .max_connections(4)
             .connect(url)
             .await?;
-        sqlx::query("CREATE EXTENSION IF NOT EXISTS unaccent").execute(&pool).await?;
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS unaccent")
+            .execute(&pool)
+            .await?;
         // unaccent() is not IMMUTABLE; a wrapper is, so the expression can be indexed.
         sqlx::query(
             "CREATE OR REPLACE FUNCTION baseline_unaccent(text) RETURNS text \
@@ -351,7 +359,9 @@ impl PostgresBaseline {
         )
         .execute(&pool)
         .await?;
-        sqlx::query("DROP TABLE IF EXISTS baseline_docs").execute(&pool).await?;
+        sqlx::query("DROP TABLE IF EXISTS baseline_docs")
+            .execute(&pool)
+            .await?;
         sqlx::query(
             "CREATE TABLE baseline_docs (id BIGINT PRIMARY KEY, unit TEXT, number_symbol TEXT, \
              tsv tsvector)",
@@ -370,7 +380,10 @@ impl PostgresBaseline {
                 .bind(r.id)
                 .bind(&r.unit)
                 .bind(&r.number_symbol)
-                .bind(format!("{} {} {}", r.number_symbol, r.doc_type, r.abstract_text))
+                .bind(format!(
+                    "{} {} {}",
+                    r.number_symbol, r.doc_type, r.abstract_text
+                ))
                 .bind(format!("{} {}", r.issuer, r.signer))
                 .bind(&r.body)
                 .execute(&mut *tx)
@@ -431,7 +444,7 @@ pub async fn run(
     fixtures: &Path,
     cases_path: &Path,
     postgres: Option<&str>,
-) -> anyhow::Result<(String, Scores)> {
+) -> anyhow::Result<EvalOutcome> {
     let cases = load_cases(cases_path)?;
     let corpus = build_corpus(fixtures, CORPUS_SIZE).await?;
     let ours = score(&cases, |case| vanban_answer(&corpus.index, case));
@@ -485,5 +498,17 @@ pub async fn run(
             out.push_str(&format!("  {f}\n"));
         }
     }
-    Ok((out, ours))
+    Ok(EvalOutcome {
+        report: out,
+        vanban: ours,
+        fts5: fts_scores,
+        postgres: pg_scores,
+    })
+}
+
+pub struct EvalOutcome {
+    pub report: String,
+    pub vanban: Scores,
+    pub fts5: Scores,
+    pub postgres: Option<Scores>,
 }

@@ -4,6 +4,7 @@
 //! commit, so a crash between the two can only make it re-apply changes, never skip one.
 
 pub mod analysis;
+pub mod bench;
 pub mod corpus;
 pub mod eval;
 pub mod query;
@@ -322,6 +323,12 @@ impl SearchIndex {
             writer_heap_bytes,
             dir,
         })
+    }
+
+    /// Sets the indexing memory budget (bulk loads want more than the default 64 MB).
+    pub fn with_writer_heap(mut self, bytes: usize) -> SearchIndex {
+        self.writer_heap_bytes = bytes;
+        self
     }
 
     pub fn dir(&self) -> Option<&Path> {

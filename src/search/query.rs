@@ -24,12 +24,12 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::doctypes::DocTypeTable;
 use super::analysis::{
     accent_form, decode_telex, folded_form, has_marks, number_symbol_parts,
     number_symbol_query_keys, syllables,
 };
 use super::{Fields, HitRecord, SearchError, SearchIndex, buckets, days, hit_record, today};
+use crate::doctypes::DocTypeTable;
 
 /// Abbreviations citizens type for types and bodies, with the words they stand for.
 const ABBREVIATIONS: &[(&str, &str)] = &[
@@ -215,11 +215,12 @@ fn syllable_alternatives(f: &Fields, syllable: &str) -> Box<dyn Query> {
     }
     if let Some((_, expansion)) = ABBREVIATIONS.iter().find(|(a, _)| *a == folded) {
         let words: Vec<&str> = expansion.split(' ').collect();
+        // Not over the body: a phrase of four very common syllables ("uy ban nhan dan")
+        // across every body costs milliseconds, and the abbreviation itself is matched there.
         for (field, w) in [
             (f.abstract_folded, Weights::ABSTRACT),
             (f.type_folded, Weights::TYPE),
             (f.issuer_folded, Weights::ISSUER),
-            (f.body_folded, Weights::BODY),
         ] {
             let terms: Vec<Term> = words.iter().map(|word| term(field, word)).collect();
             alternatives.push((Occur::Should, boosted(Box::new(PhraseQuery::new(terms)), w)));
@@ -277,7 +278,11 @@ fn text_query(
         .iter()
         .map(|s| {
             (
-                if all_syllables { Occur::Must } else { Occur::Should },
+                if all_syllables {
+                    Occur::Must
+                } else {
+                    Occur::Should
+                },
                 syllable_alternatives(f, s),
             )
         })

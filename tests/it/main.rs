@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod fixtures;
 mod header_cases;
+mod search_eval;
 mod store;
 mod synthetic;
 mod web;
