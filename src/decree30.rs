@@ -1216,7 +1216,7 @@ pub fn find_citations(
             }
             let sym = kept.join("-");
             let sym = sym.trim_end_matches(['-', '.']);
-            let has_year = sym.len() > 5 && sym[..4].chars().all(|c| c.is_ascii_digit());
+            let has_year = sym.len() > 5 && sym.as_bytes()[..4].iter().all(u8::is_ascii_digit);
             let is_assembly = sym.starts_with("QH") || sym.contains("/QH");
             if !(sym.contains('-') || has_year || is_assembly) {
                 continue;
@@ -1302,4 +1302,20 @@ fn cited_type(before: &str, types: &DocTypeTable) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the header_parser fuzz target: a symbol whose fourth byte falls inside a
+    /// multi-byte letter ("05/CTDÂN") made the year check slice mid-character.
+    #[test]
+    fn symbols_with_multibyte_letters_do_not_panic() {
+        let text = "MẬT\n\nUBND THÀNH PHỐ ĐÀ NẴNG\nSỞ GIÁO DỤC VÀ ĐÀO TẠO\nS\u{FFFD}ỦY BAN NHÂN \u{FFFD}: 05/CTDÂN\nTHÀNH PrH";
+        let meta = parse(&SourceLine::from_plain_text(text), DocTypeTable::builtin());
+        assert_eq!(meta.secrecy.value.as_deref(), Some("MẬT"));
+        let lines = SourceLine::from_plain_text("Căn cứ văn bản số 5/AÂÂÂ-UBND và 7/ĐĐĐĐĐ-X.");
+        let _ = parse(&lines, DocTypeTable::builtin());
+    }
 }
