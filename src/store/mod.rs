@@ -422,6 +422,31 @@ impl Store {
         })
     }
 
+    /// Texts of several documents in one round trip (result snippets).
+    pub async fn document_texts(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|k| format!("${k}")).collect();
+        let sql = format!(
+            "SELECT document_id, body FROM document_texts WHERE document_id IN ({})",
+            placeholders.join(", ")
+        );
+        with_pool!(self, pool => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(id);
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("document_id")?, r.try_get("body")?)))
+                .collect()
+        })
+    }
+
     pub async fn warnings(&self, id: i64) -> Result<Vec<(String, String)>, StoreError> {
         with_pool!(self, pool => {
             let rows = sqlx::query("SELECT code, message FROM extraction_warnings WHERE document_id = $1 ORDER BY id")

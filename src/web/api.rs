@@ -150,24 +150,28 @@ pub async fn run_search(
 
 /// Snippets for the hits: from the stored text, else from the abstract.
 pub async fn snippets(state: &AppState, results: &SearchResults) -> Vec<String> {
-    let mut out = Vec::with_capacity(results.hits.len());
-    for hit in &results.hits {
-        let body = state
-            .store
-            .document_text(hit.record.id as i64)
-            .await
-            .unwrap_or_default();
-        let mut s = snippet(&body, &results.terms, 40);
-        if s.is_empty() {
-            s = snippet(
-                hit.record.abstract_text.as_deref().unwrap_or(""),
-                &results.terms,
-                40,
-            );
-        }
-        out.push(s);
-    }
-    out
+    let ids: Vec<i64> = results.hits.iter().map(|h| h.record.id as i64).collect();
+    let texts = state.store.document_texts(&ids).await.unwrap_or_default();
+    results
+        .hits
+        .iter()
+        .map(|hit| {
+            let body = texts
+                .get(&(hit.record.id as i64))
+                .map(String::as_str)
+                .unwrap_or("");
+            let s = snippet(body, &results.terms, 40);
+            if s.is_empty() {
+                snippet(
+                    hit.record.abstract_text.as_deref().unwrap_or(""),
+                    &results.terms,
+                    40,
+                )
+            } else {
+                s
+            }
+        })
+        .collect()
 }
 
 fn facet_list(values: &[(String, u64)]) -> Value {

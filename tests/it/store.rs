@@ -56,6 +56,8 @@ async fn conformance(store: Store) {
     assert_eq!(record.version, 1);
     assert_eq!(record.unit_code, "000.46.24.H44");
     assert_eq!(store.document_text(id).await.unwrap(), doc.text);
+    let texts = store.document_texts(&[id, 424_242]).await.unwrap();
+    assert_eq!((texts.len(), texts.get(&id)), (1, Some(&doc.text)));
     assert_eq!(store.warnings(id).await.unwrap(), doc.warnings);
     assert_eq!(store.citations(id).await.unwrap(), doc.citations);
     assert_eq!(
