@@ -99,6 +99,11 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         rounds: u32,
     },
+    /// Fill the configured store with N generated public records (load tests, demos).
+    Seed {
+        #[arg(long, default_value_t = 20_000)]
+        docs: usize,
+    },
     /// Index time, size and query latency beside SQLite FTS5 and PostgreSQL FTS.
     Search {
         /// Generated documents to index.
@@ -280,6 +285,28 @@ async fn run_async(
             )
             .await?;
             print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what: BenchCommand::Seed { docs },
+        } => {
+            let store = open_store(&settings).await?;
+            let bar = progress_bar(docs as u64);
+            let first_id = store.max_search_change().await? as u64 + 1_000_000;
+            for doc in crate::search::corpus::CorpusGenerator::new(
+                crate::search::bench::BENCH_SEED,
+                first_id,
+            )
+            .take(docs)
+            {
+                store
+                    .insert_document(&crate::search::eval::new_document(&doc))
+                    .await?;
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            println!("seeded {docs} generated public records; run `vanban reindex` or `serve`");
+            store.close().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Reindex => {

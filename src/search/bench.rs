@@ -252,19 +252,7 @@ pub async fn run(
     // PostgreSQL full-text search.
     if let Some(url) = postgres {
         progress("indexing with PostgreSQL");
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(2)
-            .connect(url)
-            .await?;
-        sqlx::query("CREATE EXTENSION IF NOT EXISTS unaccent")
-            .execute(&pool)
-            .await?;
-        sqlx::query(
-            "CREATE OR REPLACE FUNCTION baseline_unaccent(text) RETURNS text \
-             LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT public.unaccent('public.unaccent', $1) $$",
-        )
-        .execute(&pool)
-        .await?;
+        let pool = super::eval::postgres_baseline_pool(url, 2).await?;
         sqlx::query("DROP TABLE IF EXISTS bench_docs")
             .execute(&pool)
             .await?;

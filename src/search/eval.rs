@@ -125,7 +125,8 @@ pub fn load_cases(path: &Path) -> anyhow::Result<Vec<QueryCase>> {
     Ok(serde_json::from_str(&text)?)
 }
 
-fn new_document(doc: &IndexDocument) -> NewDocument {
+/// A stored record for a generated document (published).
+pub fn new_document(doc: &IndexDocument) -> NewDocument {
     NewDocument {
         unit_code: doc.unit_code.clone(),
         status: Status::Published,
@@ -338,6 +339,26 @@ impl Fts5Baseline {
     }
 }
 
+/// A pool on the scratch database with `unaccent` and the indexable wrapper the
+/// PostgreSQL baselines use.
+pub async fn postgres_baseline_pool(url: &str, connections: u32) -> anyhow::Result<sqlx::PgPool> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(connections)
+        .connect(url)
+        .await?;
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS unaccent")
+        .execute(&pool)
+        .await?;
+    // unaccent() is not IMMUTABLE; a wrapper is, so the expression can be indexed.
+    sqlx::query(
+        "CREATE OR REPLACE FUNCTION baseline_unaccent(text) RETURNS text \
+         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT public.unaccent('public.unaccent', $1) $$",
+    )
+    .execute(&pool)
+    .await?;
+    Ok(pool)
+}
+
 /// PostgreSQL full-text search (`simple` configuration over `unaccent`), same documents.
 pub struct PostgresBaseline {
     pool: sqlx::PgPool,
@@ -345,20 +366,7 @@ pub struct PostgresBaseline {
 
 impl PostgresBaseline {
     pub async fn build(url: &str, rows: &[BaselineRow]) -> anyhow::Result<PostgresBaseline> {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(4)
-            .connect(url)
-            .await?;
-        sqlx::query("CREATE EXTENSION IF NOT EXISTS unaccent")
-            .execute(&pool)
-            .await?;
-        // unaccent() is not IMMUTABLE; a wrapper is, so the expression can be indexed.
-        sqlx::query(
-            "CREATE OR REPLACE FUNCTION baseline_unaccent(text) RETURNS text \
-             LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT public.unaccent('public.unaccent', $1) $$",
-        )
-        .execute(&pool)
-        .await?;
+        let pool = postgres_baseline_pool(url, 4).await?;
         sqlx::query("DROP TABLE IF EXISTS baseline_docs")
             .execute(&pool)
             .await?;

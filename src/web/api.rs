@@ -12,7 +12,9 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::{ApiError, AppState, SharedState, base_url, eli_path, public_cache, public_record};
+use super::{
+    ApiError, AppState, SharedState, base_url, eli_path, parse_id, public_cache, public_record,
+};
 use crate::config::Settings;
 use crate::search::query::{SearchRequest, SearchResults, Sort, Validity, snippet};
 
@@ -240,9 +242,7 @@ async fn get_document(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::bad_parameter("id", format!("Mã văn bản không hợp lệ: \"{id}\"")))?;
+    let id = parse_id(&id)?;
     let record = public_record(&state, id).await?;
     let base = base_url(&state, &headers);
     let text = state.store.document_text(id).await.unwrap_or_default();
@@ -390,9 +390,7 @@ async fn get_file(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::bad_parameter("id", format!("Mã văn bản không hợp lệ: \"{id}\"")))?;
+    let id = parse_id(&id)?;
     let record = public_record(&state, id).await?;
     let file = state
         .store

@@ -68,18 +68,14 @@ async fn atom(
     );
     for hit in &results.hits {
         let r = &hit.record;
-        let title = [r.doc_type.as_deref(), r.number_symbol.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let title = super::display_title(r.doc_type.as_deref(), r.number_symbol.as_deref(), r.id);
         let url = format!("{base}/van-ban/{}", r.id);
         xml.push_str(&format!(
             "<entry>\n<title>{title}</title>\n<id>{url}</id>\n<link href=\"{url}\"/>\n\
              <link rel=\"enclosure\" type=\"application/pdf\" href=\"{base}/api/v1/documents/{id}/file\"/>\n\
              <updated>{date}T00:00:00Z</updated>\n<author><name>{issuer}</name></author>\n\
              <category term=\"{doc_type}\"/>\n<summary>{summary}</summary>\n</entry>\n",
-            title = escape(if title.is_empty() { "Văn bản" } else { &title }),
+            title = escape(&title),
             url = escape(&url),
             base = escape(&base),
             id = r.id,

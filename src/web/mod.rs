@@ -107,6 +107,30 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// "Quyết định 116/QĐ-UBND", or "Văn bản #12" for a record without type and number.
+pub fn display_title(
+    doc_type: Option<&str>,
+    number_symbol: Option<&str>,
+    id: impl std::fmt::Display,
+) -> String {
+    let title = [doc_type, number_symbol]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if title.is_empty() {
+        format!("Văn bản #{id}")
+    } else {
+        title
+    }
+}
+
+/// A document id from a path segment; anything else is a bad `id` parameter.
+pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_parameter("id", format!("Mã văn bản không hợp lệ: \"{raw}\"")))
+}
+
 /// The public record `id`, or not-found for anything the public may not see (the same
 /// answer as for a missing id, so a classified record's existence does not leak).
 pub async fn public_record(state: &AppState, id: i64) -> Result<DocumentRecord, ApiError> {

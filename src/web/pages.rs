@@ -13,7 +13,8 @@ use serde_json::json;
 use super::api::{run_search, search_request, snippets};
 use super::html::{escape, page, url_encode, vn_date};
 use super::{
-    ApiError, AppState, SharedState, base_url, eli_path, public_cache, public_record, slug,
+    ApiError, AppState, SharedState, base_url, display_title, eli_path, public_cache,
+    public_record, slug,
 };
 use crate::search::query::{SearchRequest, SearchResults, Sort, Validity};
 use crate::store::DocumentRecord;
@@ -207,16 +208,7 @@ pub fn render_results(
     html.push_str("<ol class=\"results\">");
     for (hit, snippet) in results.hits.iter().zip(snippets) {
         let r = &hit.record;
-        let title = [r.doc_type.as_deref(), r.number_symbol.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let title = if title.is_empty() {
-            format!("Văn bản #{}", r.id)
-        } else {
-            title
-        };
+        let title = display_title(r.doc_type.as_deref(), r.number_symbol.as_deref(), r.id);
         html.push_str(&format!(
             "<li class=\"hit\" data-id=\"{id}\"><h2><a href=\"/van-ban/{id}\"{target}>{title}</a></h2>\
              <dl class=\"fields\">\
@@ -376,16 +368,7 @@ async fn render_document(
 ) -> Response {
     let base = base_url(state, headers);
     let f = &record.fields;
-    let title = [f.doc_type.as_deref(), f.number_symbol.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let title = if title.is_empty() {
-        format!("Văn bản #{}", record.id)
-    } else {
-        title
-    };
+    let title = display_title(f.doc_type.as_deref(), f.number_symbol.as_deref(), record.id);
     let text = state
         .store
         .document_text(record.id)
@@ -426,14 +409,11 @@ async fn render_document(
                 continue;
             }
             if let Ok(r) = state.store.get_document(other).await {
-                let label = [
+                let label = display_title(
                     r.fields.doc_type.as_deref(),
                     r.fields.number_symbol.as_deref(),
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
+                    other,
+                );
                 cited_by_html.push_str(&format!(
                     "<li><a href=\"/van-ban/{other}\">{}</a> — {}</li>",
                     escape(&label),
