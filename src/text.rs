@@ -46,9 +46,36 @@ pub fn tidy_line(line: &str) -> String {
 }
 
 /// Removes Vietnamese diacritics and folds đ→d, lowercasing: "Quyết Định" → "quyet dinh".
-/// Used for matching labels and type names, never for output.
+/// Used for matching labels and type names, and by search on every syllable, so the
+/// letters Vietnamese uses are looked up in a table instead of being decomposed.
 pub fn fold(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
+    let mut rest = input.chars().peekable();
+    while let Some(c) = rest.next() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        if let Some(base) = folded_letter(c) {
+            out.push(base);
+            continue;
+        }
+        // Anything else (combining marks, other scripts): the general path.
+        let mut buffer = String::new();
+        buffer.push(c);
+        while let Some(&next) = rest.peek() {
+            if next.is_ascii() || folded_letter(next).is_some() {
+                break;
+            }
+            buffer.push(next);
+            rest.next();
+        }
+        fold_decomposing(&buffer, &mut out);
+    }
+    out
+}
+
+fn fold_decomposing(input: &str, out: &mut String) {
     for c in input.nfd() {
         match c {
             'đ' | 'Đ' | '\u{00D0}' | '\u{00F0}' => out.push('d'),
@@ -56,7 +83,42 @@ pub fn fold(input: &str) -> String {
             c => out.extend(c.to_lowercase()),
         }
     }
-    out
+}
+
+/// The folded form of a precomposed Latin letter (Latin-1, Latin Extended-A/B and the
+/// Vietnamese block U+1EA0–U+1EF9), when it folds to one ASCII letter.
+fn folded_letter(c: char) -> Option<char> {
+    const LATIN: std::ops::Range<u32> = 0x00C0..0x0250;
+    const VIETNAMESE: std::ops::Range<u32> = 0x1EA0..0x1EFA;
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        LATIN
+            .chain(VIETNAMESE)
+            .map(|cp| {
+                let mut folded = String::new();
+                if let Some(ch) = char::from_u32(cp) {
+                    fold_decomposing(&ch.to_string(), &mut folded);
+                }
+                let mut chars = folded.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(base), None) if base.is_ascii_alphabetic() => base as u8,
+                    _ => 0,
+                }
+            })
+            .collect()
+    });
+    let cp = u32::from(c);
+    let index = if LATIN.contains(&cp) {
+        cp - LATIN.start
+    } else if VIETNAMESE.contains(&cp) {
+        cp - VIETNAMESE.start + (LATIN.end - LATIN.start)
+    } else {
+        return None;
+    };
+    match table[index as usize] {
+        0 => None,
+        b => Some(b as char),
+    }
 }
 
 /// Is every letter of the line upper case (and is there at least one letter)?
@@ -150,5 +212,19 @@ mod tests {
     fn diacritic_ratio_separates_vietnamese_from_ascii() {
         assert!(diacritic_ratio("Cộng hòa xã hội chủ nghĩa Việt Nam") > 0.2);
         assert!(diacritic_ratio("CONG HOA XA HOI CHU NGHIA") < 0.05);
+    }
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::*;
+
+    #[test]
+    fn table_fold_matches_decomposing_fold() {
+        let samples = "Quyết Định ĐƯỜNG đường Ủy uỷ Hòa hoà NGHĨA Ð ð ÆØÅ ß Ω ǅ e\u{301} Привет 漢字 ạảãàáâậầấẩẫăặằắẳẵ";
+        let mut slow = String::new();
+        fold_decomposing(samples, &mut slow);
+        assert_eq!(fold(samples), slow);
+        assert_eq!(fold("Quyết Định"), "quyet dinh");
     }
 }

@@ -516,7 +516,12 @@ impl SearchIndex {
 /// An HTML snippet of `text` around the densest run of query terms: HTML-escaped, matches
 /// wrapped in `<mark>`. Empty when no term occurs.
 pub fn snippet(text: &str, terms: &[String], max_syllables: usize) -> String {
-    let nfc: String = text.nfc().collect();
+    // Stored text is NFC already; only normalise what is not.
+    let nfc: std::borrow::Cow<str> = if unicode_normalization::is_nfc(text) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(text.nfc().collect())
+    };
     let tokens = syllables(&nfc);
     if tokens.is_empty() || terms.is_empty() {
         return String::new();
