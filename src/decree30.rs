@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 use serde::Serialize;
 
@@ -162,6 +162,12 @@ static NUMBER_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
 static DATE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)(?:^|[,\s])ngày\s*(?P<d>\d{1,2})?\s*(?:tháng\s*(?P<m>\d{1,2})?\s*năm\s*(?P<y>\d{4})|[/.\-]\s*(?P<m2>\d{1,2})\s*[/.\-]\s*(?P<y2>\d{4}))",
+    )
+    .unwrap()
+});
+static PASSED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?P<kind>Hiến pháp|Bộ luật|Luật|Pháp lệnh|Nghị quyết) này đã được (?P<body>[^,;]{3,120}?) (?:khóa|khoá) [IVXLC]+.{0,60}? thông qua ngày (?P<d>\d{1,2}) tháng (?P<m>\d{1,2}) năm (?P<y>\d{4})",
     )
     .unwrap()
 });
@@ -416,7 +422,7 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
     }
 
     // Issuer: upper-case lines above the number (left column), minus the motto.
-    let issuer_lines: Vec<usize> = header
+    let issuer_lines: Vec<usize> = header[..title_or_body]
         .iter()
         .copied()
         .take_while(|&i| Some(i) != number_line && Some(i) != date_line)
@@ -430,14 +436,28 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
         })
         .take(4)
         .collect();
-    // Without a number or date line there is no Decree-30 header to read an issuer from.
-    if !issuer_lines.is_empty() && (number_line.is_some() || date_line.is_some()) {
-        let (parent, issuer) = split_issuer(
-            &issuer_lines
-                .iter()
-                .map(|&i| lines[i].text.as_str())
-                .collect::<Vec<_>>(),
-        );
+    // Without a number or date line, or at least the motto beside it, there is no
+    // Decree-30 header to read an issuer from.
+    let motto_in_header = header[..title_or_body].iter().any(|&i| {
+        // The motto as a line of its own, not the country's name inside a sentence.
+        let f = fold(&lines[i].text);
+        let f = f.trim_start();
+        f.starts_with("cong hoa xa hoi chu nghia") || f.starts_with("doc lap")
+    });
+    if !issuer_lines.is_empty() && (number_line.is_some() || date_line.is_some() || motto_in_header)
+    {
+        // "VĂN BẢN HỢP NHẤT - VĂN PHÒNG QUỐC HỘI": the kind of text, then the body.
+        let texts: Vec<&str> = issuer_lines
+            .iter()
+            .map(|&i| {
+                let t = lines[i].text.as_str();
+                match fold(t).strip_prefix("van ban hop nhat") {
+                    Some(_) => t.split_once(['-', '–']).map_or(t, |(_, rest)| rest.trim()),
+                    None => t,
+                }
+            })
+            .collect();
+        let (parent, issuer) = split_issuer(&texts);
         let last = *issuer_lines.last().expect("non-empty");
         if let Some(parent) = parent {
             meta.issuer_parent = Field::found(organ_case(&parent), 0.8, ev(issuer_lines[0]));
@@ -569,6 +589,7 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
     }
 
     parse_signature_block(lines, &mut meta);
+    parse_passing_sentence(lines, types, &mut meta);
     parse_effective_date(lines, &mut meta);
     meta.citations = find_citations(lines, meta.number_symbol().as_deref(), types);
     meta
@@ -1136,7 +1157,81 @@ fn looks_like_name(text: &str) -> bool {
         && !is_title_line(text)
 }
 
+/// "Hiến pháp này đã được Quốc hội … thông qua ngày 28 tháng 11 năm 2013": laws and
+/// resolutions of elected bodies carry their date (and body, and type) in this closing
+/// sentence rather than in a Decree-30 header. Used only for fields the header lacked.
+fn parse_passing_sentence(lines: &[SourceLine], types: &DocTypeTable, meta: &mut Metadata) {
+    if meta.issued_date.value.is_some() && meta.issuer.value.is_some() {
+        return;
+    }
+    // Scanned from the end: the sentence closes the text, just above the signature.
+    for i in (0..lines.len()).rev() {
+        let window: Vec<&str> = lines[i..(i + 3).min(lines.len())]
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect();
+        let text = window.join(" ");
+        let Some(caps) = PASSED.captures(&text) else {
+            continue;
+        };
+        if caps
+            .get(0)
+            .is_some_and(|m| m.start() >= lines[i].text.len())
+        {
+            continue;
+        }
+        let ev = Evidence {
+            page: lines[i].page,
+            line: i,
+            text: lines[i].text.clone(),
+        };
+        let date = NaiveDate::from_ymd_opt(
+            caps["y"].parse().unwrap_or(0),
+            caps["m"].parse().unwrap_or(0),
+            caps["d"].parse().unwrap_or(0),
+        );
+        if meta.issued_date.value.is_none()
+            && let Some(date) = date
+        {
+            meta.issued_date = Field::found(date, 0.85, ev.clone());
+            meta.issued_year = Field::found(date.year(), 0.85, ev.clone());
+        }
+        if meta.issuer.value.is_none() {
+            let body = caps["body"].trim();
+            let known = [
+                "Quốc hội",
+                "Ủy ban thường vụ Quốc hội",
+                "Ủy ban Thường vụ Quốc hội",
+            ];
+            if let Some(name) = known.iter().find(|k| body.starts_with(*k)) {
+                meta.issuer = Field::found(name.to_string(), 0.8, ev.clone());
+            }
+        }
+        if meta.doc_type.value.is_none()
+            && let Some(t) = types.by_name(&capitalize(&caps["kind"].to_lowercase()))
+        {
+            meta.doc_type = Field::found(t.name.clone(), 0.8, ev);
+        }
+        return;
+    }
+}
+
 fn parse_effective_date(lines: &[SourceLine], meta: &mut Metadata) {
+    // A consolidated text (văn bản hợp nhất) lists the effective dates of the law and of
+    // each amending law: none of them is the date of the text in hand.
+    let opening = fold(
+        &lines
+            .iter()
+            .take(HEADER_WINDOW)
+            .map(|l| l.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let consolidated =
+        opening.contains("van ban hop nhat") || opening.contains("duoc sua doi, bo sung boi");
+    if consolidated {
+        return;
+    }
     for (i, line) in lines.iter().enumerate() {
         // Joined with the next line: "có hiệu lực kể từ ngày" often wraps.
         let joined;

@@ -18,6 +18,7 @@ fn actual_field(meta: &decree30::Metadata, name: &str) -> Value {
         "place" => json!(meta.place.value),
         "issued_date" => json!(date(meta.issued_date.value)),
         "issued_year" => json!(meta.issued_year.value),
+        "effective_date" => json!(date(meta.effective_date.value)),
         "signing_authority" => json!(meta.signing_authority.value),
         "signer_title" => json!(meta.signer_title.value),
         "signer_name" => json!(meta.signer_name.value),
