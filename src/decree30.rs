@@ -165,6 +165,15 @@ static DATE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     )
     .unwrap()
 });
+static PRECEDENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^Án lệ số (?P<num>\d{1,4})/(?P<year>\d{4})/AL\b\s*(?P<rest>.*)$").unwrap()
+});
+static ADOPTED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^Được (?P<body>.{5,120}?) thông qua ngày (?P<d>\d{1,2}) tháng (?P<m>\d{1,2}) năm (?P<y>\d{4})",
+    )
+    .unwrap()
+});
 static PASSED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?P<kind>Hiến pháp|Bộ luật|Luật|Pháp lệnh|Nghị quyết) này đã được (?P<body>[^,;]{3,120}?) (?:khóa|khoá) [IVXLC]+.{0,60}? thông qua ngày (?P<d>\d{1,2}) tháng (?P<m>\d{1,2}) năm (?P<y>\d{4})",
@@ -589,6 +598,9 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
     }
 
     parse_signature_block(lines, &mut meta);
+    if meta.number.value.is_none() {
+        parse_precedent(lines, types, &mut meta);
+    }
     parse_passing_sentence(lines, types, &mut meta);
     parse_effective_date(lines, &mut meta);
     meta.citations = find_citations(lines, meta.number_symbol().as_deref(), types);
@@ -1155,6 +1167,65 @@ fn looks_like_name(text: &str) -> bool {
                 && w.chars().all(|c| c.is_alphabetic() || c == '.')
         })
         && !is_title_line(text)
+}
+
+/// A published precedent opens with its own title instead of a Decree-30 header:
+/// "Án lệ số 27/2019/AL về thụ lý, … / Được Hội đồng Thẩm phán Tòa án nhân dân tối cao
+/// thông qua ngày 22 tháng 8 năm 2019 và được công bố theo Quyết định số …".
+fn parse_precedent(lines: &[SourceLine], types: &DocTypeTable, meta: &mut Metadata) {
+    let Some(start) = lines
+        .iter()
+        .take(HEADER_WINDOW)
+        .position(|l| PRECEDENT.is_match(&l.text))
+    else {
+        return;
+    };
+    let ev = |i: usize| Evidence {
+        page: lines[i].page,
+        line: i,
+        text: lines[i].text.clone(),
+    };
+    let caps = PRECEDENT.captures(&lines[start].text).expect("matched");
+    let mut title = caps["rest"].trim().to_string();
+    let mut end = start;
+    for (k, line) in lines.iter().enumerate().skip(start + 1).take(6) {
+        if fold(&line.text).starts_with("duoc ") || line.block_start {
+            break;
+        }
+        title.push(' ');
+        title.push_str(line.text.trim());
+        end = k;
+    }
+    if let Some(t) = types.by_name("Án lệ") {
+        meta.doc_type = Field::found(t.name.clone(), 0.9, ev(start));
+    }
+    meta.number = Field::found(caps["num"].to_string(), 0.9, ev(start));
+    meta.symbol = Field::found(format!("{}/AL", &caps["year"]), 0.9, ev(start));
+    let mut chars = title.chars();
+    if let Some(first) = chars.next() {
+        // Only the first letter: "… mà Nhà nước đã quản lý" keeps its capital.
+        let abstract_text: String = first.to_uppercase().chain(chars).collect();
+        meta.abstract_text = Field::found(abstract_text, 0.85, ev(start));
+    }
+    // "Được <body> thông qua ngày …": the adopting body and date.
+    let after: Vec<&str> = lines
+        .iter()
+        .skip(end + 1)
+        .take(3)
+        .map(|l| l.text.as_str())
+        .collect();
+    if let Some(adopted) = ADOPTED.captures(&after.join(" ")) {
+        let i = end + 1;
+        meta.issuer = Field::found(adopted["body"].trim().to_string(), 0.85, ev(i));
+        if let Some(date) = NaiveDate::from_ymd_opt(
+            adopted["y"].parse().unwrap_or(0),
+            adopted["m"].parse().unwrap_or(0),
+            adopted["d"].parse().unwrap_or(0),
+        ) {
+            meta.issued_date = Field::found(date, 0.85, ev(i));
+            meta.issued_year = Field::found(date.year(), 0.85, ev(i));
+        }
+    }
 }
 
 /// "Hiến pháp này đã được Quốc hội … thông qua ngày 28 tháng 11 năm 2013": laws and
