@@ -42,25 +42,21 @@ async fn embed_page(
         Err(e) => return error_page(&state, e),
     };
     let snippets = snippets(&state, &results).await;
-    // Presets the portal chose (unit, type…) travel with every search from the iframe.
-    let hidden: Vec<(&str, &str)> = ["unit", "per_page", "filters", "color", "sort"]
-        .iter()
-        .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str())))
-        .chain(
-            ["type", "issuer", "year"]
-                .iter()
-                .filter(|k| {
-                    !params
-                        .get("filters")
-                        .is_some_and(|f| f.split(',').any(|x| x == **k))
-                })
-                .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str()))),
-        )
-        .collect();
     let filters: Vec<&str> = params
         .get("filters")
         .map(|f| f.split(',').map(str::trim).collect())
         .unwrap_or_default();
+    // Presets the portal chose travel with every search from the iframe; a filter the
+    // reader may change is a visible field instead.
+    let hidden: Vec<(&str, &str)> = ["unit", "per_page", "filters", "color"]
+        .iter()
+        .chain(
+            ["type", "issuer", "year", "status", "sort"]
+                .iter()
+                .filter(|k| !filters.contains(k)),
+        )
+        .filter_map(|k| params.get(*k).map(|v| (*k, v.as_str())))
+        .collect();
     let accent = colour(&params, "color").unwrap_or_else(|| "#a50e0e".into());
     let body = render_results(
         &ResultsView {
