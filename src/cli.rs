@@ -568,6 +568,30 @@ async fn run_doctor(settings: &Settings) -> ExitCode {
                     }
                 ),
             );
+            // The search index: opens, and how far it trails the database's change log
+            // (a running server catches up within seconds).
+            match SearchIndex::open(&settings.index_dir()) {
+                Ok(index) => {
+                    let behind = store.max_search_change().await.unwrap_or(0) - index.watermark();
+                    report(
+                        true,
+                        "search index",
+                        format!(
+                            "{} public documents at {}; {}",
+                            index.num_docs(),
+                            settings.index_dir().display(),
+                            if behind <= 0 {
+                                "up to date".to_string()
+                            } else {
+                                format!(
+                                    "{behind} changes to apply (`vanban reindex` or `vanban serve`)"
+                                )
+                            }
+                        ),
+                    );
+                }
+                Err(e) => report(false, "search index", format!("{e}; run `vanban reindex`")),
+            }
             store.close().await;
         }
         Err(e) => report(false, "database", format!("{e}")),
