@@ -174,7 +174,10 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
 }
 
 /// The ways one query syllable can match.
-fn syllable_alternatives(f: &Fields, syllable: &str) -> Box<dyn Query> {
+/// `expand_abbreviations` is off for number-symbol queries: there "ubnd" and "qd" are
+/// symbol parts that occur literally, and phrase-matching "uy ban nhan dan" against every
+/// issuer would cost milliseconds for nothing.
+fn syllable_alternatives(f: &Fields, syllable: &str, expand_abbreviations: bool) -> Box<dyn Query> {
     let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let folded_fields = [
         (f.abstract_folded, Weights::ABSTRACT),
@@ -213,7 +216,10 @@ fn syllable_alternatives(f: &Fields, syllable: &str) -> Box<dyn Query> {
             alternatives.push((Occur::Should, term_query(field, &accent, w)));
         }
     }
-    if let Some((_, expansion)) = ABBREVIATIONS.iter().find(|(a, _)| *a == folded) {
+    if let Some((_, expansion)) = ABBREVIATIONS
+        .iter()
+        .find(|(a, _)| expand_abbreviations && *a == folded)
+    {
         let words: Vec<&str> = expansion.split(' ').collect();
         // Not over the body: a phrase of four very common syllables ("uy ban nhan dan")
         // across every body costs milliseconds, and the abbreviation itself is matched there.
@@ -274,6 +280,9 @@ fn text_query(
     if syllables.is_empty() {
         return None;
     }
+    let mut parts = number_symbol_parts(&nfc);
+    let number_symbol_like =
+        parts.len() >= 2 && parts.iter().any(|p| p.chars().all(|c| c.is_ascii_digit()));
     let groups: Vec<(Occur, Box<dyn Query>)> = syllables
         .iter()
         .map(|s| {
@@ -283,7 +292,7 @@ fn text_query(
                 } else {
                     Occur::Should
                 },
-                syllable_alternatives(f, s),
+                syllable_alternatives(f, s, !number_symbol_like),
             )
         })
         .collect();
@@ -295,7 +304,6 @@ fn text_query(
         Box::new(BooleanQuery::with_minimum_required_clauses(groups, minimum))
     };
     let mut core: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, text)];
-    let mut parts = number_symbol_parts(&nfc);
     if parts.iter().any(|p| p.chars().all(|c| c.is_ascii_digit())) {
         // "quyết định 142" names the type in words: its code joins the keys (142:qd).
         let folded = format!(" {} ", crate::text::fold(&nfc));
