@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_PER_TARGET=${1:-600}
 CORPUS=$(mktemp -d /tmp/vanban-fuzz-corpus.XXXXXX)
-mkdir -p "$CORPUS/pdf_reader" "$CORPUS/header_parser"
+mkdir -p "$CORPUS/pdf_reader" "$CORPUS/header_parser" "$CORPUS/edxml_parse"
 cp tests/fixtures/pdf/*.pdf "$CORPUS/pdf_reader/"
 python3 - "$CORPUS/header_parser" <<'PY'
 import json, sys, pathlib
@@ -16,7 +16,7 @@ out = pathlib.Path(sys.argv[1])
 for i, case in enumerate(json.load(open("tests/data/header_cases.json"))):
     (out / f"case{i:03}.txt").write_text(case["input"])
 PY
-for target in pdf_reader header_parser; do
+for target in pdf_reader header_parser edxml_parse; do
   cargo +nightly fuzz run --fuzz-dir tests/fuzz "$target" "$CORPUS/$target" -- \
     -max_total_time="$SECONDS_PER_TARGET" -max_len=262144 -rss_limit_mb=2048 -timeout=10 \
     2>&1 | tee "/tmp/vanban-fuzz-$target.log" | grep -E "^(#[0-9]+ +DONE|Done|==|SUMMARY)" || true
