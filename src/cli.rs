@@ -369,7 +369,14 @@ fn run_extract(
                     std::fs::read(path).map_err(|e| format!("không đọc được tệp: {e}"))
                 }
             })
-            .and_then(|bytes| extract::extract_pdf(&bytes, types).map_err(|e| e.to_string()));
+            .and_then(|bytes| {
+                if crate::edxml_import::looks_like_edxml(&bytes) {
+                    crate::edxml_import::extract_edxml(&bytes, types)
+                } else {
+                    extract::extract_pdf(&bytes, types)
+                }
+                .map_err(|e| e.to_string())
+            });
         match result {
             Ok(x) => {
                 let written = match format {

@@ -77,7 +77,7 @@ impl<T> Default for Field<T> {
 }
 
 impl<T> Field<T> {
-    fn found(value: T, confidence: f64, evidence: Evidence) -> Field<T> {
+    pub fn found(value: T, confidence: f64, evidence: Evidence) -> Field<T> {
         Field {
             value: Some(value),
             confidence,
@@ -608,7 +608,7 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
 }
 
 /// Canonical symbol: type code spelled as in the table ("QD" → "QĐ"), "NĐCP" → "NĐ-CP".
-fn canonical_symbol(raw: &str, types: &DocTypeTable) -> (String, bool) {
+pub(crate) fn canonical_symbol(raw: &str, types: &DocTypeTable) -> (String, bool) {
     let mut parts: Vec<String> = raw.split('/').map(str::to_string).collect();
     let type_part =
         if parts.len() > 1 && parts[0].len() == 4 && parts[0].chars().all(|c| c.is_ascii_digit()) {
@@ -716,7 +716,7 @@ fn starts_body(text: &str) -> bool {
 }
 
 /// "V/v phân công …" → "Phân công …".
-fn strip_vv(text: &str) -> String {
+pub(crate) fn strip_vv(text: &str) -> String {
     let t = text.trim();
     for prefix in ["V/v", "V/V", "v/v"] {
         if let Some(rest) = t.strip_prefix(prefix) {

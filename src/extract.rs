@@ -15,6 +15,8 @@ use crate::text::{diacritic_ratio, normalize, tidy_line};
 #[serde(rename_all = "snake_case")]
 pub enum TextSource {
     TextLayer,
+    /// The header of an edXML package (plus its attachment's text layer, when any).
+    Edxml,
     /// No usable text: a scan waiting for OCR.
     None,
 }
@@ -23,6 +25,7 @@ impl TextSource {
     pub fn as_str(self) -> &'static str {
         match self {
             TextSource::TextLayer => "text_layer",
+            TextSource::Edxml => "edxml",
             TextSource::None => "none",
         }
     }
@@ -255,6 +258,8 @@ impl Extraction {
 pub enum ExtractError {
     #[error(transparent)]
     Pdf(#[from] PdfError),
+    #[error("gói edXML không đọc được ({0})")]
+    Edxml(String),
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod decree30;
 pub mod doctypes;
+pub mod edxml_import;
 pub mod eval;
 pub mod extract;
 pub mod ingest;
