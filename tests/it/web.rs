@@ -762,3 +762,56 @@ async fn the_index_rebuilds_itself_after_a_schema_change() {
     let ids: Vec<i64> = found.hits.iter().map(|h| h.record.id as i64).collect();
     assert_eq!(ids, before);
 }
+
+#[tokio::test]
+async fn exact_diacritics_and_adjacent_words_rank_first() {
+    let app = app().await;
+    let culture = app
+        .add(Doc {
+            doc_type: "Kế hoạch",
+            number_symbol: Some("10/KH-UBND"),
+            abstract_text: "Phát triển văn hóa đọc",
+            ..Doc::default()
+        })
+        .await;
+    let mediation = app
+        .add(Doc {
+            doc_type: "Kế hoạch",
+            number_symbol: Some("11/KH-UBND"),
+            abstract_text: "Hòa giải ở cơ sở",
+            ..Doc::default()
+        })
+        .await;
+    let adjacent = app
+        .add(Doc {
+            doc_type: "Báo cáo",
+            number_symbol: Some("12/BC-UBND"),
+            abstract_text: "Hoạt động của ban biên tập",
+            body: "Các thành viên phối hợp chặt chẽ.",
+            ..Doc::default()
+        })
+        .await;
+    let scattered = app
+        .add(Doc {
+            doc_type: "Báo cáo",
+            number_symbol: Some("13/BC-UBND"),
+            abstract_text: "Hoạt động của ban chỉ đạo",
+            body: "Biên bản họp được lưu; tập huấn cho cán bộ.",
+            ..Doc::default()
+        })
+        .await;
+    app.sync_index().await;
+    assert_eq!(app.search("hóa").await.first(), Some(&culture));
+    assert_eq!(app.search("hòa").await.first(), Some(&mediation));
+    let both = app.search("hoa").await;
+    assert!(
+        both.contains(&culture) && both.contains(&mediation),
+        "{both:?}"
+    );
+    let hits = app.search("ban bien tap").await;
+    assert_eq!(hits.first(), Some(&adjacent), "{hits:?}");
+    assert!(
+        hits.contains(&scattered),
+        "the scattered one still matches: {hits:?}"
+    );
+}
