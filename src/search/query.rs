@@ -177,7 +177,12 @@ fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
 /// `expand_abbreviations` is off for number-symbol queries: there "ubnd" and "qd" are
 /// symbol parts that occur literally, and phrase-matching "uy ban nhan dan" against every
 /// issuer would cost milliseconds for nothing.
-fn syllable_alternatives(f: &Fields, syllable: &str, expand_abbreviations: bool) -> Box<dyn Query> {
+fn syllable_alternatives(
+    f: &Fields,
+    searcher: &Searcher,
+    syllable: &str,
+    expand_abbreviations: bool,
+) -> Box<dyn Query> {
     let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let folded_fields = [
         (f.abstract_folded, Weights::ABSTRACT),
@@ -232,8 +237,19 @@ fn syllable_alternatives(f: &Fields, syllable: &str, expand_abbreviations: bool)
             alternatives.push((Occur::Should, boosted(Box::new(PhraseQuery::new(terms)), w)));
         }
     }
-    // One typo on long syllables only: short ones have too many neighbours in Vietnamese.
-    if folded.chars().count() >= 5 && !folded.chars().all(|c| c.is_ascii_digit()) {
+    // One typo, on long syllables the index does not know: short ones have too many
+    // neighbours in Vietnamese, and expanding a word that exists ("trien" → "trieu",
+    // "tien"…) only adds million-entry posting lists to every query.
+    let unknown = |field: Field| {
+        searcher
+            .doc_freq(&term(field, &folded))
+            .is_ok_and(|n| n == 0)
+    };
+    if folded.chars().count() >= 5
+        && !folded.chars().all(|c| c.is_ascii_digit())
+        && unknown(f.body_folded)
+        && unknown(f.abstract_folded)
+    {
         for field in [f.abstract_folded, f.body_folded] {
             alternatives.push((
                 Occur::Should,
@@ -271,6 +287,7 @@ fn number_symbol_query(f: &Fields, parts: &[String]) -> Box<dyn Query> {
 /// score only, adjacent-syllable bigrams.
 fn text_query(
     f: &Fields,
+    searcher: &Searcher,
     q: &str,
     all_syllables: bool,
     types: &DocTypeTable,
@@ -292,7 +309,7 @@ fn text_query(
                 } else {
                     Occur::Should
                 },
-                syllable_alternatives(f, s, !number_symbol_like),
+                syllable_alternatives(f, searcher, s, !number_symbol_like),
             )
         })
         .collect();
@@ -424,7 +441,7 @@ impl SearchIndex {
         all_syllables: bool,
     ) -> Result<SearchResults, SearchError> {
         let f = &self.fields;
-        let text = text_query(f, &req.q, all_syllables, DocTypeTable::builtin());
+        let text = text_query(f, searcher, &req.q, all_syllables, DocTypeTable::builtin());
         let has_text = text.is_some();
         let mut clauses = filters(f, req);
         clauses.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
