@@ -61,10 +61,13 @@ impl BlobStore {
         }
         let dir = target.parent().expect("blob path has a parent");
         fs::create_dir_all(dir)?;
+        // Unique per call: two threads may store the same bytes at once.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = self
             .root
             .join("tmp")
-            .join(format!("{sha256}.{}.part", std::process::id()));
+            .join(format!("{sha256}.{}.{n}.part", std::process::id()));
         let result = (|| {
             let mut file = File::create(&tmp)?;
             file.write_all(bytes)?;

@@ -16,6 +16,8 @@ pub struct Settings {
     pub extraction: ExtractionSettings,
     pub ingest: IngestSettings,
     pub publication: PublicationSettings,
+    pub sync: SyncSettings,
+    pub admin: AdminSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +53,115 @@ pub struct IngestSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PublicationSettings {
     pub public_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncSettings {
+    pub scheduler: bool,
+    pub nightly: String,
+    pub incremental: String,
+    pub timezone: String,
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub retry_base_seconds: u64,
+    pub lease_seconds: u64,
+    pub folder_settle_seconds: u64,
+    pub sources: std::collections::BTreeMap<String, SourceSettings>,
+}
+
+impl SyncSettings {
+    /// The schedules' time zone as a UTC offset. Vietnam has no daylight saving, so the
+    /// zone name maps to a fixed +07:00 and no time-zone database is needed.
+    pub fn offset(&self) -> Result<chrono::FixedOffset, String> {
+        let tz = self.timezone.trim();
+        if tz.eq_ignore_ascii_case("Asia/Ho_Chi_Minh") || tz.eq_ignore_ascii_case("Asia/Saigon") {
+            return Ok(chrono::FixedOffset::east_opt(7 * 3600).expect("valid offset"));
+        }
+        if tz.eq_ignore_ascii_case("UTC") || tz == "Z" {
+            return Ok(chrono::FixedOffset::east_opt(0).expect("valid offset"));
+        }
+        let (sign, rest) = match tz.as_bytes().first() {
+            Some(b'+') => (1, &tz[1..]),
+            Some(b'-') => (-1, &tz[1..]),
+            _ => {
+                return Err(format!(
+                    "sync.timezone {tz:?}: expected Asia/Ho_Chi_Minh, UTC or ±HH:MM"
+                ));
+            }
+        };
+        let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+        let (Ok(h), Ok(m)) = (h.parse::<i32>(), m.parse::<i32>()) else {
+            return Err(format!("sync.timezone {tz:?}: expected ±HH:MM"));
+        };
+        chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+            .ok_or_else(|| format!("sync.timezone {tz:?} is out of range"))
+    }
+}
+
+/// One sync source (`[sync.sources.NAME]`); see config/default.toml for the keys.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSettings {
+    pub kind: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub trusted: bool,
+    #[serde(default)]
+    pub trusted_organs: Vec<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    // vxp
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub auth: Option<String>,
+    #[serde(default)]
+    pub system_id: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    #[serde(default)]
+    pub canonical: Option<String>,
+    #[serde(default)]
+    pub timestamp_format: Option<String>,
+    #[serde(default)]
+    pub signature_encoding: Option<String>,
+    #[serde(default)]
+    pub system_id_header: Option<String>,
+    #[serde(default)]
+    pub timestamp_header: Option<String>,
+    #[serde(default)]
+    pub signature_header: Option<String>,
+    #[serde(default)]
+    pub token_url: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub timeout_seconds: Option<u64>,
+    #[serde(default)]
+    pub retries: Option<u32>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    // folder
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdminSettings {
+    pub tokens: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +317,13 @@ fn merge(
             format!("{prefix}.{key}")
         };
         match (defaults.get(&key), value) {
+            // An empty table in the defaults is a map the user fills (`sync.sources`):
+            // its keys are names, not settings, and are checked when deserialised.
+            (Some(Value::Table(default_table)), Value::Table(overlay_table))
+                if default_table.is_empty() =>
+            {
+                into.insert(key, Value::Table(overlay_table));
+            }
             (Some(Value::Table(default_table)), Value::Table(overlay_table)) => {
                 let entry = into
                     .entry(key.clone())

@@ -62,9 +62,112 @@ fn authority_marker(competence: &str) -> Option<String> {
         .then_some(first)
 }
 
-/// Extracts an edXML package: header metadata, and text (and any missing fields) from the
-/// attached document when it is a PDF with a text layer.
+/// An edXML package read into the domain: the parsed package, the extraction (whose
+/// `sha256`, `size` and `media_type` describe the document's file: the attachment, or the
+/// package itself when it carries none) and the attached file's bytes.
+pub struct ImportedPackage {
+    pub package: edxml::Package,
+    pub extraction: Extraction,
+    pub file: Option<AttachedFile>,
+}
+
+/// The document's file as attached to the package: the signed original.
+pub struct AttachedFile {
+    pub bytes: Vec<u8>,
+    pub name: Option<String>,
+    pub media_type: String,
+}
+
+/// Extracts an edXML package for `vanban extract`: like [`import_edxml`], with `sha256`,
+/// `size` and `media_type` of the package file given (the contract's "hex of the file
+/// bytes").
 pub fn extract_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, ExtractError> {
+    let mut extraction = import_edxml(bytes, types)?.extraction;
+    extraction.sha256 = sha256_hex(bytes);
+    extraction.size = bytes.len() as u64;
+    extraction.media_type = "application/xml";
+    Ok(extraction)
+}
+
+/// A media type for an attachment: the declared one when specific, else by name or bytes.
+fn attachment_media_type(file: &[u8], name: Option<&str>, declared: Option<&str>) -> String {
+    if crate::pdf::looks_like_pdf(file) {
+        return "application/pdf".into();
+    }
+    let lower = name.unwrap_or("").to_ascii_lowercase();
+    let by_name = [
+        (
+            ".docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        (".doc", "application/msword"),
+        (
+            ".xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        (".xls", "application/vnd.ms-excel"),
+        (".odt", "application/vnd.oasis.opendocument.text"),
+        (".jpg", "image/jpeg"),
+        (".png", "image/png"),
+        (".tif", "image/tiff"),
+    ]
+    .into_iter()
+    .find(|(ext, _)| lower.ends_with(ext))
+    .map(|(_, t)| t.to_string());
+    match (by_name, declared) {
+        (Some(t), _) => t,
+        (None, Some(d)) if !d.to_ascii_lowercase().contains("zip") && d.contains('/') => {
+            d.to_string()
+        }
+        _ => "application/octet-stream".into(),
+    }
+}
+
+/// Secrecy and circulation markings carried in the header (`OtherInfo`, `TypeDetail`):
+/// the values some e-office systems put there ("Mật", "Độ mật: Tối mật", "Lưu hành nội
+/// bộ"). A word like "bí mật" inside a sentence is not a marking.
+pub fn header_markings(h: &edxml::MessageHeader) -> (Option<String>, bool) {
+    let mut secrecy: Option<String> = None;
+    let mut internal = false;
+    let values = [
+        &h.other_info.priority,
+        &h.other_info.sphere_of_promulgation,
+        &h.other_info.direction,
+        &h.type_detail,
+    ];
+    for value in values.into_iter().flatten() {
+        let folded = fold(value).to_lowercase();
+        let bare = folded
+            .trim()
+            .trim_start_matches("do mat")
+            .trim_start_matches(':')
+            .trim();
+        let level = match bare {
+            "tuyet mat" => Some("TUYỆT MẬT"),
+            "toi mat" => Some("TỐI MẬT"),
+            "mat" => Some("MẬT"),
+            _ => None,
+        };
+        if let Some(level) = level {
+            // The strongest marking wins.
+            let rank = |s: &str| ["MẬT", "TỐI MẬT", "TUYỆT MẬT"].iter().position(|l| *l == s);
+            if secrecy
+                .as_deref()
+                .is_none_or(|current| rank(level) > rank(current))
+            {
+                secrecy = Some(level.to_string());
+            }
+        }
+        if folded.contains("luu hanh noi bo") || bare == "noi bo" {
+            internal = true;
+        }
+    }
+    (secrecy, internal)
+}
+
+/// Reads an edXML package: header metadata, and text (and any missing fields) from the
+/// attached document when it is a PDF with a text layer.
+pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackage, ExtractError> {
     let package = edxml::parse(bytes).map_err(|e| ExtractError::Edxml(e.to_string()))?;
     let mut warnings: Vec<Warning> = package
         .warnings
@@ -81,27 +184,55 @@ pub fn extract_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, E
         .iter()
         .find_map(|r| package.attachment_for(r))
         .or_else(|| package.attachments.first());
+    if package.attachments.len() > 1 {
+        warnings.push(Warning {
+            code: "edxml_more_attachments",
+            message: format!(
+                "Gói có {} tệp đính kèm: tệp văn bản được lưu riêng, các tệp khác (phụ lục) nằm trong gói gốc đã lưu",
+                package.attachments.len()
+            ),
+        });
+    }
     let mut base: Option<Extraction> = None;
+    let mut file: Option<AttachedFile> = None;
     if let Some(a) = attachment {
         match edxml::decode_attachment(a, &edxml::Limits::default()) {
-            Ok((file, _)) if crate::pdf::looks_like_pdf(&file) => {
-                match extract::extract_pdf(&file, types) {
-                    Ok(x) => base = Some(x),
-                    Err(e) => warnings.push(Warning {
+            Ok((bytes, entry_name)) => {
+                let name = entry_name.or_else(|| a.attachment_name.clone());
+                let media_type =
+                    attachment_media_type(&bytes, name.as_deref(), a.content_type.as_deref());
+                if media_type == "application/pdf" {
+                    match extract::extract_pdf(&bytes, types) {
+                        Ok(x) => base = Some(x),
+                        Err(e) => warnings.push(Warning {
+                            code: "edxml_attachment",
+                            message: format!("Tệp đính kèm không đọc được: {e}"),
+                        }),
+                    }
+                } else {
+                    warnings.push(Warning {
                         code: "edxml_attachment",
-                        message: format!("Tệp đính kèm không đọc được: {e}"),
-                    }),
+                        message: format!(
+                            "Tệp đính kèm không phải PDF ({media_type}): chỉ dùng thông tin trong gói"
+                        ),
+                    });
                 }
+                file = Some(AttachedFile {
+                    bytes,
+                    name,
+                    media_type,
+                });
             }
-            Ok(_) => warnings.push(Warning {
-                code: "edxml_attachment",
-                message: "Tệp đính kèm không phải PDF: chỉ dùng thông tin trong gói".into(),
-            }),
             Err(e) => warnings.push(Warning {
                 code: "edxml_attachment",
                 message: format!("Tệp đính kèm không giải mã được: {e}"),
             }),
         }
+    } else {
+        warnings.push(Warning {
+            code: "edxml_no_attachment",
+            message: "Gói edXML không có tệp văn bản đính kèm".into(),
+        });
     }
     let (text, pages, mut metadata, producer) = match base {
         Some(x) => {
@@ -242,15 +373,56 @@ pub fn extract_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, E
         let places: Vec<String> = h.to_places.iter().map(|p| normalize(p.trim())).collect();
         metadata.recipients = Field::found(places, 0.99, header_evidence("ToPlaces", "…"));
     }
-    Ok(Extraction {
-        sha256: sha256_hex(bytes),
-        size: bytes.len() as u64,
-        media_type: "application/xml",
-        pages,
-        text,
-        text_source: TextSource::Edxml,
-        metadata,
-        warnings,
-        producer,
+    let (secrecy, internal) = header_markings(h);
+    if let Some(level) = secrecy
+        && metadata.secrecy.value.is_none()
+    {
+        metadata.secrecy = Field::found(level.clone(), 0.99, header_evidence("OtherInfo", &level));
+    }
+    if internal && metadata.internal_circulation.value != Some(true) {
+        metadata.internal_circulation =
+            Field::found(true, 0.99, header_evidence("OtherInfo", "Lưu hành nội bộ"));
+    }
+    let (sha256, size, media_type) = match &file {
+        Some(f) => (
+            sha256_hex(&f.bytes),
+            f.bytes.len() as u64,
+            media_type_static(&f.media_type),
+        ),
+        None => (sha256_hex(bytes), bytes.len() as u64, "application/xml"),
+    };
+    Ok(ImportedPackage {
+        extraction: Extraction {
+            sha256,
+            size,
+            media_type,
+            pages,
+            text,
+            text_source: TextSource::Edxml,
+            metadata,
+            warnings,
+            producer,
+        },
+        package,
+        file,
     })
+}
+
+/// `Extraction::media_type` is a static string: the known types, or a generic one.
+fn media_type_static(media_type: &str) -> &'static str {
+    [
+        "application/pdf",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-excel",
+        "application/vnd.oasis.opendocument.text",
+        "image/jpeg",
+        "image/png",
+        "image/tiff",
+        "application/xml",
+    ]
+    .into_iter()
+    .find(|t| *t == media_type)
+    .unwrap_or("application/octet-stream")
 }

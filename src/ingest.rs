@@ -171,7 +171,12 @@ impl Ingestor<'_> {
         bytes: &[u8],
         x: &Extraction,
     ) -> Result<Outcome, String> {
-        let decision = policy::decide(x, &self.settings.publication, self.publish);
+        let request = if self.publish {
+            policy::Request::Publish
+        } else {
+            policy::Request::Hold
+        };
+        let decision = policy::decide(x, &self.settings.publication, request);
         let blob_created = {
             let blobs = self.blobs.clone();
             let sha = x.sha256.clone();
@@ -182,7 +187,18 @@ impl Ingestor<'_> {
                 .map_err(|e| format!("không ghi được tệp vào kho (blob store: {e})"))?
                 == PutOutcome::Created
         };
-        let doc = new_document(path, x, &self.unit_code, &decision, &self.actor);
+        let doc = new_document(
+            x,
+            &self.unit_code,
+            &decision,
+            &self.actor,
+            Origin {
+                source: "cli",
+                source_ref: Some(path.display().to_string()),
+                external_id: None,
+                original_name: path.file_name().map(|n| n.to_string_lossy().to_string()),
+            },
+        );
         match self.store.insert_document(&doc).await {
             Ok(id) => Ok(Outcome::New {
                 id,
@@ -203,13 +219,24 @@ impl Ingestor<'_> {
     }
 }
 
+/// Where a document came from.
+pub struct Origin<'a> {
+    /// `cli`, or `sync:<source name>`.
+    pub source: &'a str,
+    /// A path, or a hub's package id.
+    pub source_ref: Option<String>,
+    /// The edXML `DocumentId`.
+    pub external_id: Option<String>,
+    pub original_name: Option<String>,
+}
+
 /// Maps an extraction into the row the store keeps.
 pub fn new_document(
-    path: &Path,
     x: &Extraction,
     unit_code: &str,
     decision: &policy::Decision,
     actor: &str,
+    origin: Origin,
 ) -> NewDocument {
     let m = &x.metadata;
     let evidence = x
@@ -220,13 +247,14 @@ pub fn new_document(
     NewDocument {
         unit_code: unit_code.to_string(),
         status: decision.status,
-        source: "cli".into(),
-        source_ref: Some(path.display().to_string()),
+        source: origin.source.to_string(),
+        source_ref: origin.source_ref,
+        external_id: origin.external_id,
         file: NewFile {
             sha256: x.sha256.clone(),
             size: x.size as i64,
             media_type: x.media_type.into(),
-            original_name: path.file_name().map(|n| n.to_string_lossy().to_string()),
+            original_name: origin.original_name,
         },
         metadata: DocumentFields {
             doc_type: m.doc_type.value.clone(),

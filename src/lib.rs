@@ -16,5 +16,6 @@ pub mod policy;
 pub mod search;
 pub mod server;
 pub mod store;
+pub mod sync;
 pub mod text;
 pub mod web;

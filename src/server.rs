@@ -11,6 +11,7 @@ use axum::{Router, routing::get};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
 
+use crate::sync::SyncEngine;
 use crate::web::{self, AppState};
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -48,6 +49,10 @@ pub async fn run_indexer(state: Arc<AppState>, mut stop: tokio::sync::watch::Rec
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            // A sync commit: apply it now (debounced a little: commits come in bursts).
+            _ = state.changes.notified() => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
             _ = stop.changed() => break,
         }
     }
@@ -73,8 +78,20 @@ async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     }
 }
 
-/// Binds `listen` and serves until Ctrl-C or SIGTERM, then drains open requests.
-pub async fn serve(listen: &str, state: Arc<AppState>) -> anyhow::Result<()> {
+/// The e-office sync as `serve` runs it: the engine, and whether to run every source once
+/// right away (the demo) besides the schedules.
+pub struct SyncService {
+    pub engine: Arc<SyncEngine>,
+    pub run_at_start: bool,
+}
+
+/// Binds `listen` and serves until Ctrl-C or SIGTERM, then drains open requests; with
+/// `sync`, runs the sync schedules beside (and lets a running job finish its package).
+pub async fn serve(
+    listen: &str,
+    state: Arc<AppState>,
+    sync: Option<SyncService>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
@@ -82,9 +99,38 @@ pub async fn serve(listen: &str, state: Arc<AppState>) -> anyhow::Result<()> {
     println!("listening on http://{addr}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let indexer = tokio::spawn(run_indexer(state.clone(), stop_rx));
+    let mut scheduler = None;
+    if let Some(sync) = &sync {
+        if state.settings.sync.scheduler && !sync.engine.sources().is_empty() {
+            scheduler = Some(
+                crate::sync::schedule::start(sync.engine.clone(), &state.settings.sync)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            );
+        }
+        if sync.run_at_start {
+            let engine = sync.engine.clone();
+            tokio::spawn(async move {
+                crate::sync::schedule::run_all(&engine, crate::sync::Mode::Incremental).await
+            });
+        }
+    }
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    if let Some(sync) = &sync {
+        sync.engine.stop();
+        if let Some(mut scheduler) = scheduler {
+            let _ = scheduler.shutdown().await;
+        }
+        if !sync
+            .engine
+            .wait_idle(std::time::Duration::from_secs(20))
+            .await
+        {
+            tracing::warn!("a sync run did not stop in time; the next run finishes its work");
+        }
+    }
     let _ = stop_tx.send(true);
     let _ = indexer.await;
     tracing::info!("server stopped");

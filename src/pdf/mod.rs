@@ -6,6 +6,7 @@ pub mod content;
 pub mod fonts;
 pub mod layout;
 pub mod lexer;
+pub mod writer;
 
 use lopdf::Document;
 

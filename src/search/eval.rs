@@ -132,6 +132,7 @@ pub fn new_document(doc: &IndexDocument) -> NewDocument {
         status: Status::Published,
         source: "corpus".into(),
         source_ref: None,
+        external_id: None,
         file: NewFile {
             sha256: doc.sha256.clone(),
             size: doc.body.len() as i64,

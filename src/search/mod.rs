@@ -243,6 +243,10 @@ pub struct SearchIndex {
     writer: Mutex<Option<IndexWriter>>,
     writer_heap_bytes: usize,
     dir: Option<PathBuf>,
+    /// Change-log entries already applied within the overlap window below the watermark:
+    /// re-read every catch-up (a PostgreSQL sequence number can become visible late), but
+    /// applied once. Empty after a restart, which only costs one re-application.
+    applied: Mutex<std::collections::BTreeSet<i64>>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -322,6 +326,7 @@ impl SearchIndex {
             writer: Mutex::new(None),
             writer_heap_bytes,
             dir,
+            applied: Mutex::new(Default::default()),
         })
     }
 
@@ -490,7 +495,8 @@ impl SearchIndex {
         })
     }
 
-    /// Applies every change the database recorded since the watermark.
+    /// Applies every change the database recorded since the watermark (and any that
+    /// became visible late within the overlap window below it).
     pub async fn catch_up(&self, store: &Store) -> Result<IndexRun, SearchError> {
         let types = crate::doctypes::DocTypeTable::builtin();
         let start = self.watermark();
@@ -499,12 +505,21 @@ impl SearchIndex {
             ..IndexRun::default()
         };
         let mut cursor = (start - CHANGE_OVERLAP).max(0);
+        let mut applied_now: Vec<i64> = Vec::new();
         loop {
             let changes = store.search_changes_after(cursor, CHANGE_BATCH).await?;
             let Some(&(last, _)) = changes.last() else {
                 break;
             };
-            let mut ids: Vec<i64> = changes.iter().map(|&(_, id)| id).collect();
+            let fresh: Vec<(i64, i64)> = {
+                let applied = self.applied.lock().expect("applied set");
+                changes
+                    .iter()
+                    .copied()
+                    .filter(|(seq, _)| *seq > start || !applied.contains(seq))
+                    .collect()
+            };
+            let mut ids: Vec<i64> = fresh.iter().map(|&(_, id)| id).collect();
             ids.sort_unstable();
             ids.dedup();
             for id in ids {
@@ -519,6 +534,7 @@ impl SearchIndex {
                     }
                 }
             }
+            applied_now.extend(fresh.iter().map(|&(seq, _)| seq));
             cursor = last;
             run.watermark = run.watermark.max(last);
             if (changes.len() as i64) < CHANGE_BATCH {
@@ -528,6 +544,10 @@ impl SearchIndex {
         if run.upserted + run.removed > 0 || run.watermark != start {
             self.commit(run.watermark)?;
         }
+        let mut applied = self.applied.lock().expect("applied set");
+        applied.extend(applied_now);
+        let floor = run.watermark - CHANGE_OVERLAP;
+        *applied = applied.split_off(&floor);
         Ok(run)
     }
 

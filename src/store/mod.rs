@@ -35,6 +35,39 @@ macro_rules! with_pool {
     };
 }
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later fails
+/// with SQLITE_BUSY, without waiting, when another connection commits in between.
+trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>,
+    > + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>,
+    > + Send {
+        self.begin()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule of the registry was violated; `constraint` is its stable name.
@@ -63,6 +96,12 @@ fn classify(err: sqlx::Error) -> StoreError {
             return StoreError::Conflict {
                 constraint: "documents_registry_key",
                 message: "Đã có văn bản cùng cơ quan ban hành, năm và số ký hiệu (documents_registry_key)".into(),
+            };
+        }
+        if name == "documents_external_id_unique" || message.contains("documents.external_id") {
+            return StoreError::Conflict {
+                constraint: "documents_external_id_unique",
+                message: "Văn bản có cùng mã định danh liên thông (DocumentId) đã được lưu (documents_external_id_unique)".into(),
             };
         }
         if name == "documents_file_unique" || message.contains("documents.file_sha256") {
@@ -112,6 +151,8 @@ pub struct NewDocument {
     pub status: Status,
     pub source: String,
     pub source_ref: Option<String>,
+    /// The e-office identity (edXML `DocumentId`), unique across the registry.
+    pub external_id: Option<String>,
     pub file: NewFile,
     pub metadata: DocumentFields,
     pub text: String,
@@ -172,6 +213,9 @@ pub struct DocumentRecord {
     pub source: String,
     pub source_ref: Option<String>,
     pub file_sha256: String,
+    pub external_id: Option<String>,
+    /// Set when a later document replaced this one (which is then withdrawn).
+    pub replaced_by: Option<i64>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -196,10 +240,163 @@ pub struct StoredFile {
     pub original_name: Option<String>,
 }
 
-const DOCUMENT_COLUMNS: &str = "id, unit_code, status, source, source_ref, file_sha256, version, created_at, updated_at, \
+const DOCUMENT_COLUMNS: &str = "id, unit_code, status, source, source_ref, file_sha256, external_id, replaced_by, version, created_at, updated_at, \
      doc_type, number, symbol, number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, \
      abstract, signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
      needs_ocr, text_source, pages, field_evidence";
+
+/// Inserts a document with its file row, text, warnings, citations, audit entry and
+/// change-log entry on an open transaction, and evaluates to the new id. A macro rather
+/// than a function so that it compiles for each backend's transaction type (like
+/// `with_pool!`), and so that sync writes can add their ledger row to the same transaction.
+macro_rules! insert_document_tx {
+    ($tx:expr, $doc:expr, $now:expr) => {{
+            sqlx::query(
+                "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
+            )
+            .bind(&$doc.file.sha256)
+            .bind($doc.file.size)
+            .bind(&$doc.file.media_type)
+            .bind(&$doc.file.sha256)
+            .bind(&$doc.file.original_name)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO documents (unit_code, status, source, source_ref, external_id, file_sha256, doc_type, number, symbol, \
+                 number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, abstract, \
+                 signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
+                 needs_ocr, text_source, pages, field_evidence, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                 $21, $22, $23, $24, $25, $26, $27, $28, 1, $29, $30) RETURNING id",
+            )
+            .bind(&$doc.unit_code)
+            .bind($doc.status.as_str())
+            .bind(&$doc.source)
+            .bind(&$doc.source_ref)
+            .bind(&$doc.external_id)
+            .bind(&$doc.file.sha256)
+            .bind(&$doc.metadata.doc_type)
+            .bind(&$doc.metadata.number)
+            .bind(&$doc.metadata.symbol)
+            .bind(&$doc.metadata.number_symbol)
+            .bind(&$doc.metadata.issuer)
+            .bind(&$doc.metadata.issuer_parent)
+            .bind(&$doc.metadata.place)
+            .bind($doc.metadata.issued_date)
+            .bind($doc.metadata.issued_year)
+            .bind($doc.metadata.effective_date)
+            .bind(&$doc.metadata.abstract_text)
+            .bind(&$doc.metadata.signer_name)
+            .bind(&$doc.metadata.signer_title)
+            .bind(&$doc.metadata.signing_authority)
+            .bind(Json(&$doc.metadata.recipients))
+            .bind(&$doc.metadata.secrecy)
+            .bind(&$doc.metadata.urgency)
+            .bind($doc.metadata.internal_circulation)
+            .bind($doc.metadata.needs_ocr)
+            .bind(&$doc.metadata.text_source)
+            .bind($doc.metadata.pages)
+            .bind(Json(&$doc.metadata.field_evidence))
+            .bind($now)
+            .bind($now)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(classify)?
+            .try_get("id")?;
+            sqlx::query("INSERT INTO document_texts (document_id, body) VALUES ($1, $2)")
+                .bind(id)
+                .bind(&$doc.text)
+                .execute(&mut *$tx)
+                .await?;
+            for (code, message) in &$doc.warnings {
+                sqlx::query("INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(code)
+                    .bind(message)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            for (position, c) in $doc.citations.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO citations (document_id, position, number_symbol, cited_type, cited_date) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(position as i64)
+                .bind(&c.number_symbol)
+                .bind(&c.cited_type)
+                .bind(c.cited_date)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            let detail = serde_json::json!({
+                "status": $doc.status.as_str(),
+                "reason": $doc.status_reason,
+                "source": $doc.source,
+                "file_sha256": $doc.file.sha256,
+            });
+            sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind("created")
+                .bind(&$doc.actor)
+                .bind(Json(&detail))
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
+                .bind(id)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+            id
+    }};
+}
+
+/// A `DocumentRecord` from a row selected with `DOCUMENT_COLUMNS`.
+macro_rules! record_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        DocumentRecord {
+            id: row.try_get("id")?,
+            unit_code: row.try_get("unit_code")?,
+            status: Status::parse(&row.try_get::<String, _>("status")?).unwrap_or(Status::Draft),
+            source: row.try_get("source")?,
+            source_ref: row.try_get("source_ref")?,
+            file_sha256: row.try_get("file_sha256")?,
+            external_id: row.try_get("external_id")?,
+            replaced_by: row.try_get("replaced_by")?,
+            version: row.try_get("version")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            fields: DocumentFields {
+                doc_type: row.try_get("doc_type")?,
+                number: row.try_get("number")?,
+                symbol: row.try_get("symbol")?,
+                number_symbol: row.try_get("number_symbol")?,
+                issuer: row.try_get("issuer")?,
+                issuer_parent: row.try_get("issuer_parent")?,
+                place: row.try_get("place")?,
+                issued_date: row.try_get("issued_date")?,
+                issued_year: row.try_get("issued_year")?,
+                effective_date: row.try_get("effective_date")?,
+                abstract_text: row.try_get("abstract")?,
+                signer_name: row.try_get("signer_name")?,
+                signer_title: row.try_get("signer_title")?,
+                signing_authority: row.try_get("signing_authority")?,
+                recipients: row.try_get::<Json<Vec<String>>, _>("recipients")?.0,
+                secrecy: row.try_get("secrecy")?,
+                urgency: row.try_get("urgency")?,
+                internal_circulation: row.try_get("internal_circulation")?,
+                needs_ocr: row.try_get("needs_ocr")?,
+                text_source: row.try_get("text_source")?,
+                pages: row.try_get("pages")?,
+                field_evidence: row.try_get::<Json<Value>, _>("field_evidence")?.0,
+            },
+        }
+    }};
+}
 
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies pending migrations.
@@ -262,152 +459,19 @@ impl Store {
     /// one transaction: either all of it is stored or none of it.
     pub async fn insert_document(&self, doc: &NewDocument) -> Result<i64, StoreError> {
         let now = Utc::now();
-        let m = &doc.metadata;
-        let id = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
-            )
-            .bind(&doc.file.sha256)
-            .bind(doc.file.size)
-            .bind(&doc.file.media_type)
-            .bind(&doc.file.sha256)
-            .bind(&doc.file.original_name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let id: i64 = sqlx::query(
-                "INSERT INTO documents (unit_code, status, source, source_ref, file_sha256, doc_type, number, symbol, \
-                 number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, abstract, \
-                 signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
-                 needs_ocr, text_source, pages, field_evidence, version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                 $21, $22, $23, $24, $25, $26, $27, 1, $28, $29) RETURNING id",
-            )
-            .bind(&doc.unit_code)
-            .bind(doc.status.as_str())
-            .bind(&doc.source)
-            .bind(&doc.source_ref)
-            .bind(&doc.file.sha256)
-            .bind(&m.doc_type)
-            .bind(&m.number)
-            .bind(&m.symbol)
-            .bind(&m.number_symbol)
-            .bind(&m.issuer)
-            .bind(&m.issuer_parent)
-            .bind(&m.place)
-            .bind(m.issued_date)
-            .bind(m.issued_year)
-            .bind(m.effective_date)
-            .bind(&m.abstract_text)
-            .bind(&m.signer_name)
-            .bind(&m.signer_title)
-            .bind(&m.signing_authority)
-            .bind(Json(&m.recipients))
-            .bind(&m.secrecy)
-            .bind(&m.urgency)
-            .bind(m.internal_circulation)
-            .bind(m.needs_ocr)
-            .bind(&m.text_source)
-            .bind(m.pages)
-            .bind(Json(&m.field_evidence))
-            .bind(now)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(classify)?
-            .try_get("id")?;
-            sqlx::query("INSERT INTO document_texts (document_id, body) VALUES ($1, $2)")
-                .bind(id)
-                .bind(&doc.text)
-                .execute(&mut *tx)
-                .await?;
-            for (code, message) in &doc.warnings {
-                sqlx::query("INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)")
-                    .bind(id)
-                    .bind(code)
-                    .bind(message)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (position, c) in doc.citations.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO citations (document_id, position, number_symbol, cited_type, cited_date) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(id)
-                .bind(position as i64)
-                .bind(&c.number_symbol)
-                .bind(&c.cited_type)
-                .bind(c.cited_date)
-                .execute(&mut *tx)
-                .await?;
-            }
-            let detail = serde_json::json!({
-                "status": doc.status.as_str(),
-                "reason": doc.status_reason,
-                "source": doc.source,
-                "file_sha256": doc.file.sha256,
-            });
-            sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id)
-                .bind("created")
-                .bind(&doc.actor)
-                .bind(Json(&detail))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let id = insert_document_tx!(tx, doc, now);
             tx.commit().await?;
-            id
-        });
-        Ok(id)
+            Ok(id)
+        })
     }
 
     pub async fn get_document(&self, id: i64) -> Result<DocumentRecord, StoreError> {
         let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1");
         with_pool!(self, pool => {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?.ok_or(StoreError::NotFound(id))?;
-            Ok(DocumentRecord {
-                id: row.try_get("id")?,
-                unit_code: row.try_get("unit_code")?,
-                status: Status::parse(&row.try_get::<String, _>("status")?).unwrap_or(Status::Draft),
-                source: row.try_get("source")?,
-                source_ref: row.try_get("source_ref")?,
-                file_sha256: row.try_get("file_sha256")?,
-                version: row.try_get("version")?,
-                created_at: row.try_get("created_at")?,
-                updated_at: row.try_get("updated_at")?,
-                fields: DocumentFields {
-                    doc_type: row.try_get("doc_type")?,
-                    number: row.try_get("number")?,
-                    symbol: row.try_get("symbol")?,
-                    number_symbol: row.try_get("number_symbol")?,
-                    issuer: row.try_get("issuer")?,
-                    issuer_parent: row.try_get("issuer_parent")?,
-                    place: row.try_get("place")?,
-                    issued_date: row.try_get("issued_date")?,
-                    issued_year: row.try_get("issued_year")?,
-                    effective_date: row.try_get("effective_date")?,
-                    abstract_text: row.try_get("abstract")?,
-                    signer_name: row.try_get("signer_name")?,
-                    signer_title: row.try_get("signer_title")?,
-                    signing_authority: row.try_get("signing_authority")?,
-                    recipients: row.try_get::<Json<Vec<String>>, _>("recipients")?.0,
-                    secrecy: row.try_get("secrecy")?,
-                    urgency: row.try_get("urgency")?,
-                    internal_circulation: row.try_get("internal_circulation")?,
-                    needs_ocr: row.try_get("needs_ocr")?,
-                    text_source: row.try_get("text_source")?,
-                    pages: row.try_get("pages")?,
-                    field_evidence: row.try_get::<Json<Value>, _>("field_evidence")?.0,
-                },
-            })
+            Ok(record_from_row!(row))
         })
     }
 
@@ -487,7 +551,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = Utc::now();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let previous: Option<String> = sqlx::query("SELECT status FROM documents WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -681,3 +745,9 @@ impl Store {
         Ok(())
     }
 }
+
+// After the macros above, which it uses.
+mod sync;
+pub use sync::{
+    PackageRecord, PackageState, SyncAction, SyncRun, SyncWrite, Tombstone, VersionRecord,
+};

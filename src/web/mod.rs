@@ -5,6 +5,7 @@
 //! with [`crate::search::is_public`]; nothing here can show a draft, withdrawn, classified
 //! or internal record, whatever the parameters.
 
+pub mod admin;
 pub mod api;
 pub mod embed;
 pub mod feeds;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     pub settings: Settings,
     pub types: &'static DocTypeTable,
+    /// Notified after a write the search index should pick up (the indexer also polls).
+    pub changes: Arc<tokio::sync::Notify>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -37,6 +40,7 @@ pub type SharedState = Arc<AppState>;
 pub fn router(state: SharedState) -> Router {
     Router::new()
         .merge(api::router(&state.settings))
+        .merge(admin::router())
         .merge(pages::router())
         .merge(embed::router())
         .merge(feeds::router())

@@ -9,5 +9,7 @@ mod fixtures;
 mod header_cases;
 mod search_eval;
 mod store;
+mod sync;
+mod sync_crash;
 mod synthetic;
 mod web;

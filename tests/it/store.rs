@@ -4,7 +4,10 @@
 //! (`.ci/run` starts a throwaway cluster and sets it). Each run gets a fresh database.
 
 use chrono::NaiveDate;
-use vanban::store::{DocumentFields, NewCitation, NewDocument, NewFile, Status, Store, StoreError};
+use vanban::store::{
+    DocumentFields, NewCitation, NewDocument, NewFile, PackageState, Status, Store, StoreError,
+    SyncAction, SyncWrite, Tombstone,
+};
 
 fn sample(sha_seed: u8, number_symbol: Option<&str>) -> NewDocument {
     let sha256 = format!("{:064x}", sha_seed);
@@ -13,6 +16,7 @@ fn sample(sha_seed: u8, number_symbol: Option<&str>) -> NewDocument {
         status: Status::Draft,
         source: "test".into(),
         source_ref: Some("fixtures/a.pdf".into()),
+        external_id: None,
         file: NewFile {
             sha256,
             size: 1234,
@@ -193,7 +197,265 @@ async fn conformance(store: Store) {
         .unwrap();
     let hits: Vec<u64> = found.hits.iter().map(|h| h.record.id).collect();
     assert_eq!(hits, [a as u64]);
+    sync_conformance(&store).await;
     store.close().await;
+}
+
+fn synced(seed: u8, external_id: &str, number_symbol: &str) -> NewDocument {
+    let mut doc = sample(seed, Some(number_symbol));
+    doc.external_id = Some(external_id.to_string());
+    doc.status = Status::Published;
+    doc.source = "sync:hub".into();
+    doc
+}
+
+fn write(package_id: &str, business: &str, action: SyncAction) -> SyncWrite {
+    SyncWrite {
+        source: "hub".into(),
+        package_id: package_id.into(),
+        business: business.into(),
+        external_id: None,
+        targets: vec![],
+        package_sha256: format!("{:064x}", package_id.len()),
+        outcome: business.into(),
+        actor: "sync:hub".into(),
+        action,
+    }
+}
+
+/// The e-office ledger, lifecycle writes, runs and leases.
+async fn sync_conformance(store: &Store) {
+    // New: the document and its ledger row in one transaction.
+    let mut w = write(
+        "p-1",
+        "new",
+        SyncAction::Insert {
+            doc: Box::new(synced(20, "X,2024/01/01,1/QĐ-UBND", "1/QĐ-UBND")),
+            replaces: vec![],
+            replaced_by: None,
+        },
+    );
+    w.external_id = Some("X,2024/01/01,1/QĐ-UBND".into());
+    let first = store.apply_sync(&w).await.unwrap().unwrap();
+    let p = store.package("hub", "p-1").await.unwrap().unwrap();
+    assert_eq!(
+        (p.state, p.document_id),
+        (PackageState::Stored, Some(first))
+    );
+    store.mark_acked("hub", "p-1").await.unwrap();
+    assert_eq!(
+        store.package("hub", "p-1").await.unwrap().unwrap().state,
+        PackageState::Acked
+    );
+    let found = store
+        .document_by_external_id("X,2024/01/01,1/QĐ-UBND")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, first);
+
+    // The same DocumentId again is a named conflict, and nothing of it is kept.
+    let mut again = w.clone();
+    again.package_id = "p-dup".into();
+    if let SyncAction::Insert { doc, .. } = &mut again.action {
+        doc.file.sha256 = format!("{:064x}", 21);
+        doc.metadata.number_symbol = Some("2/QĐ-UBND".into());
+    }
+    match store.apply_sync(&again).await {
+        Err(StoreError::Conflict { constraint, .. }) => {
+            assert_eq!(constraint, "documents_external_id_unique")
+        }
+        other => panic!("expected an external-id conflict, got {other:?}"),
+    }
+    assert!(store.package("hub", "p-dup").await.unwrap().is_none());
+
+    // Update: a new version, the old one kept.
+    let mut updated = synced(22, "X,2024/01/01,1/QĐ-UBND", "1/QĐ-UBND");
+    updated.metadata.abstract_text = Some("Về việc kiện toàn (sửa đổi)".into());
+    updated.external_id = None;
+    store
+        .apply_sync(&write(
+            "p-2",
+            "update",
+            SyncAction::Update {
+                document_id: first,
+                doc: Box::new(updated),
+            },
+        ))
+        .await
+        .unwrap();
+    let record = store.get_document(first).await.unwrap();
+    assert_eq!(
+        record.fields.abstract_text.as_deref(),
+        Some("Về việc kiện toàn (sửa đổi)")
+    );
+    assert_eq!(
+        (record.version, record.file_sha256.as_str()),
+        (2, format!("{:064x}", 22).as_str())
+    );
+    let versions = store.versions(first).await.unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].version, 1);
+    assert_eq!(versions[0].file_sha256, format!("{:064x}", 20));
+    assert_eq!(
+        versions[0].fields["abstract_text"],
+        "Về việc kiện toàn Ban biên tập"
+    );
+
+    // Replace: the new document withdraws the old and points it at itself.
+    let replacer = store
+        .apply_sync(&write(
+            "p-3",
+            "replace",
+            SyncAction::Insert {
+                doc: Box::new(synced(23, "X,2024/02/01,5/QĐ-UBND", "5/QĐ-UBND")),
+                replaces: vec!["X,2024/01/01,1/QĐ-UBND".into()],
+                replaced_by: None,
+            },
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let old = store.get_document(first).await.unwrap();
+    assert_eq!(
+        (old.status, old.replaced_by),
+        (Status::Withdrawn, Some(replacer))
+    );
+    let trail = store.audit_trail(first).await.unwrap();
+    assert_eq!(trail.last().unwrap().action, "replaced");
+
+    // Revoke, and a revocation remembered before its document arrives.
+    store
+        .apply_sync(&write(
+            "p-4",
+            "revoke",
+            SyncAction::Revoke {
+                document_id: replacer,
+                reason: "thu hồi".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_document(replacer).await.unwrap().status,
+        Status::Withdrawn
+    );
+    let mut early = write("p-5", "revoke", SyncAction::Record { document_id: None });
+    early.external_id = Some("Y,2024/03/01,9/TB-UBND".into());
+    store.apply_sync(&early).await.unwrap();
+    assert_eq!(
+        store.tombstone("Y,2024/03/01,9/TB-UBND").await.unwrap(),
+        Some(Tombstone::Revoked {
+            package_id: "p-5".into()
+        })
+    );
+    let mut replace_first = write(
+        "p-6",
+        "replace",
+        SyncAction::Record {
+            document_id: Some(replacer),
+        },
+    );
+    replace_first.targets = vec!["Z,2024/04/01,3/KH-UBND".into()];
+    store.apply_sync(&replace_first).await.unwrap();
+    assert_eq!(
+        store.tombstone("Z,2024/04/01,3/KH-UBND").await.unwrap(),
+        Some(Tombstone::ReplacedBy {
+            document_id: replacer
+        })
+    );
+    assert_eq!(store.tombstone("nothing").await.unwrap(), None);
+
+    // Failures back off, then wait for a person; a reset makes them due again.
+    let backoff = |n: u32| chrono::Duration::seconds(60 * n as i64);
+    let (state, attempts) = store
+        .record_package_failure("hub", "bad", "gói hỏng", 3, backoff)
+        .await
+        .unwrap();
+    assert_eq!((state, attempts), (PackageState::Failed, 1));
+    let failed = store.package("hub", "bad").await.unwrap().unwrap();
+    assert!(failed.next_attempt_at.unwrap() > chrono::Utc::now());
+    store
+        .record_package_failure("hub", "bad", "gói hỏng", 3, backoff)
+        .await
+        .unwrap();
+    let (state, _) = store
+        .record_package_failure("hub", "bad", "gói hỏng", 3, backoff)
+        .await
+        .unwrap();
+    assert_eq!(state, PackageState::NeedsAttention);
+    let attention = store
+        .packages_in_state(Some("hub"), PackageState::NeedsAttention, 10)
+        .await
+        .unwrap();
+    assert_eq!(attention.len(), 1);
+    assert_eq!(attention[0].last_error.as_deref(), Some("gói hỏng"));
+    // A stored package is never demoted by a later failure (of its acknowledgement).
+    let (state, _) = store
+        .record_package_failure("hub", "p-1", "ack lost", 3, backoff)
+        .await
+        .unwrap();
+    assert_eq!(state, PackageState::Acked);
+    assert_eq!(store.reset_packages("hub", None).await.unwrap(), 1);
+    let reset = store.package("hub", "bad").await.unwrap().unwrap();
+    assert_eq!((reset.state, reset.attempts), (PackageState::Failed, 0));
+    let counts = store.package_counts("hub").await.unwrap();
+    assert!(counts.contains(&("failed".to_string(), 1)), "{counts:?}");
+
+    // Runs: a run left "running" by a crash is marked interrupted by the next one.
+    let crashed = store
+        .start_run("incremental", "hub", "node-a")
+        .await
+        .unwrap();
+    let next = store.start_run("full", "hub", "node-b").await.unwrap();
+    store
+        .finish_run(
+            next,
+            "succeeded",
+            &serde_json::json!({"new": 3}),
+            &serde_json::json!([]),
+        )
+        .await
+        .unwrap();
+    let runs = store.runs(Some("hub"), 10).await.unwrap();
+    assert_eq!(runs[0].id, next);
+    assert_eq!(runs[0].counts["new"], 3);
+    assert_eq!(
+        store.run(crashed).await.unwrap().unwrap().status,
+        "interrupted"
+    );
+
+    // Leases: one holder at a time; expiry frees it; renewal needs the lease.
+    let ttl = chrono::Duration::seconds(60);
+    assert!(store.acquire_lease("sync:hub", "a", ttl).await.unwrap());
+    assert!(!store.acquire_lease("sync:hub", "b", ttl).await.unwrap());
+    assert!(store.renew_lease("sync:hub", "a", ttl).await.unwrap());
+    assert!(!store.renew_lease("sync:hub", "b", ttl).await.unwrap());
+    assert_eq!(
+        store.lease_holder("sync:hub").await.unwrap().unwrap().0,
+        "a"
+    );
+    store.release_lease("sync:hub", "a").await.unwrap();
+    assert!(
+        store
+            .acquire_lease("sync:hub", "b", chrono::Duration::milliseconds(1))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(store.lease_holder("sync:hub").await.unwrap().is_none());
+    assert!(
+        store.acquire_lease("sync:hub", "c", ttl).await.unwrap(),
+        "an expired lease is taken over"
+    );
+
+    // The review queue.
+    let (queue, total) = store
+        .documents_in_status(Status::Draft, Some("000.46.24.H44"), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(queue.len(), 1);
 }
 
 #[tokio::test]
@@ -203,22 +465,31 @@ async fn sqlite_store_conformance() {
     conformance(Store::connect(&url, 4).await.expect("sqlite")).await;
 }
 
-#[tokio::test]
-async fn postgres_store_conformance() {
+/// A fresh PostgreSQL database for one test, when `VANBAN_TEST_POSTGRES_URL` names a
+/// server whose user may create databases; `None` on a developer machine without one
+/// (CI sets the variable: there the suite must run on PostgreSQL).
+pub struct ScratchDb {
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+pub async fn scratch_postgres() -> Option<ScratchDb> {
     let Ok(admin_url) = std::env::var("VANBAN_TEST_POSTGRES_URL") else {
-        // CI must run this suite on PostgreSQL; a developer machine may not have a server.
         assert!(
             std::env::var("CI").is_err(),
             "CI must set VANBAN_TEST_POSTGRES_URL"
         );
-        eprintln!("VANBAN_TEST_POSTGRES_URL not set: PostgreSQL suite not run");
-        return;
+        eprintln!("VANBAN_TEST_POSTGRES_URL not set: PostgreSQL part not run");
+        return None;
     };
     use sqlx::Connection;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let name = format!(
-        "vanban_test_{}_{}",
+        "vanban_test_{}_{}_{}",
         std::process::id(),
-        chrono::Utc::now().timestamp_micros()
+        chrono::Utc::now().timestamp_micros(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let mut admin = sqlx::PgConnection::connect(&admin_url)
         .await
@@ -231,10 +502,32 @@ async fn postgres_store_conformance() {
         .rsplit_once('/')
         .map(|(b, _)| b)
         .unwrap_or(&admin_url);
-    let url = format!("{base}/{name}");
-    conformance(Store::connect(&url, 4).await.expect("postgres")).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+    Some(ScratchDb {
+        url: format!("{base}/{name}"),
+        name,
+        admin_url,
+    })
+}
+
+impl ScratchDb {
+    pub async fn drop(self) {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
         .execute(&mut admin)
         .await
         .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn postgres_store_conformance() {
+    let Some(db) = scratch_postgres().await else {
+        return;
+    };
+    conformance(Store::connect(&db.url, 4).await.expect("postgres")).await;
+    db.drop().await;
 }

@@ -109,3 +109,45 @@ pub fn decode_attachment(
     }
     Ok((out, Some(entry_name)))
 }
+
+/// An attachment carrying `bytes` the way most producers send them: zipped (one entry
+/// named `name`) and base64-encoded, or — `zipped` false — the raw file base64-encoded.
+pub fn encode_attachment(
+    content_id: &str,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+    zipped: bool,
+) -> Result<Attachment, EdxmlError> {
+    use std::io::Write;
+    let payload = if zipped {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let fail = |e: String| EdxmlError::Attachment {
+            name: name.to_string(),
+            message: e,
+        };
+        writer
+            .start_file(name, options)
+            .map_err(|e| fail(e.to_string()))?;
+        writer.write_all(bytes).map_err(|e| fail(e.to_string()))?;
+        writer
+            .finish()
+            .map_err(|e| fail(e.to_string()))?
+            .into_inner()
+    } else {
+        bytes.to_vec()
+    };
+    Ok(Attachment {
+        content_id: Some(content_id.to_string()),
+        attachment_name: Some(name.to_string()),
+        content_type: Some(if zipped {
+            "application/zip".to_string()
+        } else {
+            content_type.to_string()
+        }),
+        description: None,
+        content: base64::engine::general_purpose::STANDARD.encode(payload),
+    })
+}

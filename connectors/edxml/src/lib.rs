@@ -12,7 +12,7 @@ mod model;
 mod parse;
 mod write;
 
-pub use attachment::{Limits, decode_attachment};
+pub use attachment::{Limits, decode_attachment, encode_attachment};
 pub use model::*;
 pub use parse::parse;
 pub use write::{write_document, write_status};

@@ -345,3 +345,24 @@ proptest! {
         let _ = parse(&bytes);
     }
 }
+
+#[test]
+fn encoded_attachments_decode_to_the_same_bytes() {
+    let file = b"%PDF-1.7 the signed original".repeat(50);
+    for zipped in [true, false] {
+        let a =
+            edxml::encode_attachment("cid:1", "quyet-dinh.pdf", "application/pdf", &file, zipped)
+                .unwrap();
+        assert_eq!(
+            a.content_type.as_deref(),
+            Some(if zipped {
+                "application/zip"
+            } else {
+                "application/pdf"
+            })
+        );
+        let (bytes, entry) = edxml::decode_attachment(&a, &edxml::Limits::default()).unwrap();
+        assert_eq!(bytes, file);
+        assert_eq!(entry.as_deref(), zipped.then_some("quyet-dinh.pdf"));
+    }
+}

@@ -355,14 +355,15 @@ async fn verb_v1(
     handle(shared, &verb, &format!("/v1/{verb}"), headers, body).await
 }
 
-/// Checks the caller's credentials the way the configured scheme demands.
+/// Checks the caller's credentials the way the configured scheme demands; the error says
+/// why they were refused.
 fn authenticate(
     shared: &Shared,
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), Response> {
-    let refuse = |why: &str| envelope_fail(StatusCode::UNAUTHORIZED, "AUTH_FAILED", why);
+) -> Result<(), &'static str> {
+    let refuse = |why: &'static str| why;
     match &shared.options.auth {
         Auth::None => Ok(()),
         Auth::Vxp(signing) => {
@@ -487,9 +488,9 @@ async fn handle(
     let Some(verb) = Verb::of(verb_name) else {
         return envelope_fail(StatusCode::NOT_FOUND, "NOT_FOUND", "unknown verb");
     };
-    if let Err(refusal) = authenticate(&shared, path, &headers, &body) {
+    if let Err(why) = authenticate(&shared, path, &headers, &body) {
         shared.inner.lock().expect("hub lock").auth_failures += 1;
-        return refusal;
+        return envelope_fail(StatusCode::UNAUTHORIZED, "AUTH_FAILED", why);
     }
     let doc_id = header(&headers, "docId").map(str::to_string);
     let fault = draw_fault(&shared, verb, doc_id.as_deref());

@@ -1,4 +1,7 @@
-//! Command line: `vanban serve | extract | ingest | migrate | doctor | fsck | eval | bench`.
+//! Command line: `vanban serve | extract | ingest | sync | admin | migrate | doctor | fsck |
+//! eval | bench | dev`.
+
+mod sync;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -36,10 +39,29 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the HTTP server.
+    /// Run the HTTP server (and the e-office sync schedules).
     Serve {
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<String>,
+        /// Demo: start a fake exchange hub seeded with generated documents that arrive
+        /// over the first minutes, and sync from it (data under <data-dir>/demo).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// E-office sync: run, status, retry.
+    Sync {
+        #[command(subcommand)]
+        what: sync::SyncCommand,
+    },
+    /// Administration: API tokens.
+    Admin {
+        #[command(subcommand)]
+        what: sync::AdminCommand,
+    },
+    /// Development aids: a fake exchange hub to sync from.
+    Dev {
+        #[command(subcommand)]
+        what: sync::DevCommand,
     },
     /// Extract metadata and text from PDFs and print them, storing nothing.
     Extract {
@@ -103,6 +125,19 @@ pub enum BenchCommand {
     Seed {
         #[arg(long, default_value_t = 20_000)]
         docs: usize,
+    },
+    /// Documents per second and peak memory of the e-office sync end to end, from a
+    /// fake hub, beside pdftotext on the same attached PDFs.
+    Sync {
+        /// Package counts to run (each in a fresh data directory).
+        #[arg(long = "packages", default_values_t = [1_000usize, 10_000])]
+        packages: Vec<usize>,
+        /// Packages fetched and extracted at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Where the data directories are made (default: the system temp directory).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
     },
     /// Index time, size and query latency beside SQLite FTS5 and PostgreSQL FTS.
     Search {
@@ -203,7 +238,7 @@ pub fn run() -> ExitCode {
     }
 }
 
-async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&settings.storage.data_dir).map_err(|e| {
         anyhow::anyhow!(
             "cannot create data directory {}: {e}",
@@ -219,21 +254,56 @@ async fn run_async(
     types: &'static DocTypeTable,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve { listen } => {
+        Command::Serve { listen, demo } => {
+            let mut settings = settings;
+            // The demo's hub lives as long as the server.
+            let demo_hub = if demo {
+                Some(crate::sync::demo::start(&mut settings).await?)
+            } else {
+                None
+            };
             let store = open_store(&settings).await?;
             let index = Arc::new(SearchIndex::open(&settings.index_dir())?);
             let listen = listen.unwrap_or_else(|| settings.server.listen.clone());
+            let blobs = BlobStore::open(settings.blob_dir())?;
+            let changes = Arc::new(tokio::sync::Notify::new());
+            let engine = crate::sync::SyncEngine::new(
+                store.clone(),
+                blobs.clone(),
+                settings.clone(),
+                types,
+            )?
+            .with_change_notifier(changes.clone());
             let state = Arc::new(AppState {
                 store: store.clone(),
                 index,
-                blobs: BlobStore::open(settings.blob_dir())?,
+                blobs,
                 settings: settings.clone(),
                 types,
+                changes,
             });
-            server::serve(&listen, state).await?;
+            let sync = server::SyncService {
+                engine: Arc::new(engine),
+                run_at_start: demo,
+            };
+            server::serve(&listen, state, Some(sync)).await?;
+            if let Some(hub) = demo_hub {
+                hub.shutdown().await;
+            }
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sync { what } => sync::run_sync(what, &settings, types).await,
+        Command::Admin { what } => sync::run_admin(what),
+        Command::Dev { what } => sync::run_dev(what).await,
+        Command::Bench {
+            what:
+                BenchCommand::Sync {
+                    packages,
+                    concurrency,
+                    work_dir,
+                },
+        } => sync::bench_sync(&packages, concurrency, work_dir.as_deref()).await,
         Command::EvalSearch {
             fixtures,
             queries,
@@ -408,7 +478,7 @@ fn run_extract(
 }
 
 /// A progress bar on a terminal, nothing when output is piped.
-fn progress_bar(len: u64) -> ProgressBar {
+pub(crate) fn progress_bar(len: u64) -> ProgressBar {
     if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(len);
         bar.set_style(

@@ -1,0 +1,850 @@
+//! What the e-office sync keeps: the per-package ledger (what was stored, acknowledged,
+//! failed), lifecycle writes (new, update, revoke, replace) applied in the same transaction
+//! as the ledger row, run records, and job leases shared by every node.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::types::Json;
+
+use super::{
+    BeginWrite, DOCUMENT_COLUMNS, DocumentFields, DocumentRecord, NewDocument, Status, Store,
+    StoreError, classify,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageState {
+    /// Committed; the hub has not yet been told.
+    Stored,
+    /// Committed and acknowledged: finished.
+    Acked,
+    /// Will be retried from `next_attempt_at`.
+    Failed,
+    /// Failed too often: waits for a person (`vanban sync retry`).
+    NeedsAttention,
+}
+
+impl PackageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageState::Stored => "stored",
+            PackageState::Acked => "acked",
+            PackageState::Failed => "failed",
+            PackageState::NeedsAttention => "needs_attention",
+        }
+    }
+    fn parse(s: &str) -> PackageState {
+        match s {
+            "stored" => PackageState::Stored,
+            "acked" => PackageState::Acked,
+            "needs_attention" => PackageState::NeedsAttention,
+            _ => PackageState::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageRecord {
+    pub source: String,
+    pub package_id: String,
+    pub state: PackageState,
+    pub business: Option<String>,
+    pub external_id: Option<String>,
+    pub targets: Vec<String>,
+    pub document_id: Option<i64>,
+    pub package_sha256: Option<String>,
+    pub outcome: Option<String>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub first_seen_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub acked_at: Option<DateTime<Utc>>,
+}
+
+/// What a package does to the registry.
+#[derive(Debug, Clone)]
+pub enum SyncAction {
+    /// A new document; `replaces` names (by external id) the documents it replaces, which
+    /// are withdrawn and pointed at it.
+    Insert {
+        doc: Box<NewDocument>,
+        replaces: Vec<String>,
+        /// Set when a replace package for this document arrived before it did.
+        replaced_by: Option<i64>,
+    },
+    /// A new version of an existing document (the previous one is kept in
+    /// `document_versions`).
+    Update {
+        document_id: i64,
+        doc: Box<NewDocument>,
+    },
+    /// The document leaves the public registry (it stays in the database with its history).
+    Revoke { document_id: i64, reason: String },
+    /// Nothing to write but the ledger row, linked to `document_id` when the package is
+    /// about a document already stored (duplicates); a status package, or a revocation of
+    /// a document not seen yet, is remembered by the row alone.
+    Record { document_id: Option<i64> },
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncWrite {
+    pub source: String,
+    pub package_id: String,
+    /// `new`, `revoke`, `update`, `replace` or `status`.
+    pub business: String,
+    pub external_id: Option<String>,
+    pub targets: Vec<String>,
+    pub package_sha256: String,
+    /// What happened, for reports: `new`, `updated`, `revoked`, `replaced`, `duplicate`…
+    pub outcome: String,
+    pub actor: String,
+    pub action: SyncAction,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncRun {
+    pub id: i64,
+    pub job: String,
+    pub source: String,
+    pub node: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub counts: Value,
+    pub errors: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionRecord {
+    pub version: i32,
+    pub status: String,
+    pub file_sha256: String,
+    pub fields: Value,
+    pub actor: String,
+    pub reason: String,
+    pub superseded_at: DateTime<Utc>,
+}
+
+/// What an earlier package said about a document that had not arrived yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tombstone {
+    Revoked { package_id: String },
+    ReplacedBy { document_id: i64 },
+}
+
+const PACKAGE_COLUMNS: &str = "source, package_id, state, business, external_id, targets, document_id, package_sha256, \
+     outcome, attempts, last_error, next_attempt_at, first_seen_at, updated_at, acked_at";
+
+macro_rules! package_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        PackageRecord {
+            source: row.try_get("source")?,
+            package_id: row.try_get("package_id")?,
+            state: PackageState::parse(&row.try_get::<String, _>("state")?),
+            business: row.try_get("business")?,
+            external_id: row.try_get("external_id")?,
+            targets: serde_json::from_str(&row.try_get::<String, _>("targets")?)
+                .unwrap_or_default(),
+            document_id: row.try_get("document_id")?,
+            package_sha256: row.try_get("package_sha256")?,
+            outcome: row.try_get("outcome")?,
+            attempts: row.try_get("attempts")?,
+            last_error: row.try_get("last_error")?,
+            next_attempt_at: row.try_get("next_attempt_at")?,
+            first_seen_at: row.try_get("first_seen_at")?,
+            updated_at: row.try_get("updated_at")?,
+            acked_at: row.try_get("acked_at")?,
+        }
+    }};
+}
+
+macro_rules! run_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        SyncRun {
+            id: row.try_get("id")?,
+            job: row.try_get("job")?,
+            source: row.try_get("source")?,
+            node: row.try_get("node")?,
+            started_at: row.try_get("started_at")?,
+            finished_at: row.try_get("finished_at")?,
+            status: row.try_get("status")?,
+            counts: row.try_get::<Json<Value>, _>("counts")?.0,
+            errors: row.try_get::<Json<Value>, _>("errors")?.0,
+        }
+    }};
+}
+
+/// Appends an audit entry and a search change-log entry for `$id` on a transaction.
+macro_rules! audit_and_change_tx {
+    ($tx:expr, $id:expr, $action:expr, $actor:expr, $detail:expr, $now:expr) => {{
+        sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind($id)
+            .bind($action)
+            .bind($actor)
+            .bind(Json($detail))
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
+            .bind($id)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
+impl Store {
+    /// Applies one package's effect and records it in the ledger as `stored`, in one
+    /// transaction: after a crash either both happened or neither did.
+    pub async fn apply_sync(&self, w: &SyncWrite) -> Result<Option<i64>, StoreError> {
+        let now = Utc::now();
+        let targets = serde_json::to_string(&w.targets).expect("json");
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let document_id: Option<i64> = match &w.action {
+                SyncAction::Record { document_id } => *document_id,
+                SyncAction::Insert { doc, replaces, replaced_by } => {
+                    let doc: &NewDocument = doc;
+                    let id = insert_document_tx!(tx, doc, now);
+                    if let Some(by) = replaced_by {
+                        sqlx::query("UPDATE documents SET replaced_by = $1 WHERE id = $2")
+                            .bind(by)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for replaced in replaces {
+                        let old: Option<(i64, String)> = sqlx::query("SELECT id, status FROM documents WHERE external_id = $1")
+                            .bind(replaced)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("status")?)))
+                            .transpose()?;
+                        let Some((old_id, old_status)) = old else { continue };
+                        if old_id == id {
+                            continue;
+                        }
+                        sqlx::query(
+                            "UPDATE documents SET status = 'withdrawn', replaced_by = $1, version = version + 1, \
+                             updated_at = $2 WHERE id = $3",
+                        )
+                        .bind(id)
+                        .bind(now)
+                        .bind(old_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        let detail = serde_json::json!({
+                            "from": old_status, "to": "withdrawn", "replaced_by": id,
+                            "reason": format!("Được thay thế bởi văn bản #{id} (gói {})", w.package_id),
+                        });
+                        audit_and_change_tx!(tx, old_id, "replaced", &w.actor, &detail, now);
+                    }
+                    Some(id)
+                }
+                SyncAction::Update { document_id, doc } => {
+                    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1");
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(document_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound(*document_id))?;
+                    let old = record_from_row!(row);
+                    sqlx::query(
+                        "INSERT INTO document_versions (document_id, version, status, file_sha256, fields, actor, reason, superseded_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(old.id)
+                    .bind(old.version)
+                    .bind(old.status.as_str())
+                    .bind(&old.file_sha256)
+                    .bind(Json(&old.fields))
+                    .bind(&w.actor)
+                    .bind(format!("Cập nhật theo gói {}", w.package_id))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
+                    )
+                    .bind(&doc.file.sha256)
+                    .bind(doc.file.size)
+                    .bind(&doc.file.media_type)
+                    .bind(&doc.file.sha256)
+                    .bind(&doc.file.original_name)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    let m = &doc.metadata;
+                    sqlx::query(
+                        "UPDATE documents SET status = $1, file_sha256 = $2, doc_type = $3, number = $4, symbol = $5, \
+                         number_symbol = $6, issuer = $7, issuer_parent = $8, place = $9, issued_date = $10, issued_year = $11, \
+                         effective_date = $12, abstract = $13, signer_name = $14, signer_title = $15, signing_authority = $16, \
+                         recipients = $17, secrecy = $18, urgency = $19, internal_circulation = $20, needs_ocr = $21, \
+                         text_source = $22, pages = $23, field_evidence = $24, version = version + 1, updated_at = $25 \
+                         WHERE id = $26",
+                    )
+                    .bind(doc.status.as_str())
+                    .bind(&doc.file.sha256)
+                    .bind(&m.doc_type)
+                    .bind(&m.number)
+                    .bind(&m.symbol)
+                    .bind(&m.number_symbol)
+                    .bind(&m.issuer)
+                    .bind(&m.issuer_parent)
+                    .bind(&m.place)
+                    .bind(m.issued_date)
+                    .bind(m.issued_year)
+                    .bind(m.effective_date)
+                    .bind(&m.abstract_text)
+                    .bind(&m.signer_name)
+                    .bind(&m.signer_title)
+                    .bind(&m.signing_authority)
+                    .bind(Json(&m.recipients))
+                    .bind(&m.secrecy)
+                    .bind(&m.urgency)
+                    .bind(m.internal_circulation)
+                    .bind(m.needs_ocr)
+                    .bind(&m.text_source)
+                    .bind(m.pages)
+                    .bind(Json(&m.field_evidence))
+                    .bind(now)
+                    .bind(document_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                    sqlx::query("UPDATE document_texts SET body = $1 WHERE document_id = $2")
+                        .bind(&doc.text)
+                        .bind(document_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM extraction_warnings WHERE document_id = $1")
+                        .bind(document_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    for (code, message) in &doc.warnings {
+                        sqlx::query("INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)")
+                            .bind(document_id)
+                            .bind(code)
+                            .bind(message)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query("DELETE FROM citations WHERE document_id = $1")
+                        .bind(document_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    for (position, c) in doc.citations.iter().enumerate() {
+                        sqlx::query(
+                            "INSERT INTO citations (document_id, position, number_symbol, cited_type, cited_date) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(document_id)
+                        .bind(position as i64)
+                        .bind(&c.number_symbol)
+                        .bind(&c.cited_type)
+                        .bind(c.cited_date)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    let detail = serde_json::json!({
+                        "version": old.version + 1, "from": old.status.as_str(), "to": doc.status.as_str(),
+                        "reason": doc.status_reason, "file_sha256": doc.file.sha256,
+                        "previous_file_sha256": old.file_sha256, "package": w.package_id,
+                    });
+                    audit_and_change_tx!(tx, *document_id, "updated", &w.actor, &detail, now);
+                    Some(*document_id)
+                }
+                SyncAction::Revoke { document_id, reason } => {
+                    let status: String = sqlx::query("SELECT status FROM documents WHERE id = $1")
+                        .bind(document_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound(*document_id))?
+                        .try_get("status")?;
+                    if status != Status::Withdrawn.as_str() {
+                        sqlx::query("UPDATE documents SET status = 'withdrawn', version = version + 1, updated_at = $1 WHERE id = $2")
+                            .bind(now)
+                            .bind(document_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        let detail = serde_json::json!({"from": status, "to": "withdrawn", "reason": reason, "package": w.package_id});
+                        audit_and_change_tx!(tx, *document_id, "revoked", &w.actor, &detail, now);
+                    }
+                    Some(*document_id)
+                }
+            };
+            sqlx::query(
+                "INSERT INTO sync_packages (source, package_id, state, business, external_id, targets, document_id, \
+                 package_sha256, outcome, attempts, last_error, next_attempt_at, first_seen_at, updated_at) \
+                 VALUES ($1, $2, 'stored', $3, $4, $5, $6, $7, $8, 0, NULL, NULL, $9, $9) \
+                 ON CONFLICT (source, package_id) DO UPDATE SET state = 'stored', business = excluded.business, \
+                 external_id = excluded.external_id, targets = excluded.targets, document_id = excluded.document_id, \
+                 package_sha256 = excluded.package_sha256, outcome = excluded.outcome, last_error = NULL, \
+                 next_attempt_at = NULL, updated_at = excluded.updated_at",
+            )
+            .bind(&w.source)
+            .bind(&w.package_id)
+            .bind(&w.business)
+            .bind(&w.external_id)
+            .bind(&targets)
+            .bind(document_id)
+            .bind(&w.package_sha256)
+            .bind(&w.outcome)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(document_id)
+        })
+    }
+
+    /// The hub has been told: the package is finished.
+    pub async fn mark_acked(&self, source: &str, package_id: &str) -> Result<(), StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE sync_packages SET state = 'acked', acked_at = $1, updated_at = $1 \
+                 WHERE source = $2 AND package_id = $3 AND state IN ('stored', 'acked')",
+            )
+            .bind(now)
+            .bind(source)
+            .bind(package_id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Records a failed attempt: retried after `retry_after(attempts)`, or set aside for a
+    /// person after `max_attempts`. Returns the new state and attempt count.
+    pub async fn record_package_failure(
+        &self,
+        source: &str,
+        package_id: &str,
+        error: &str,
+        max_attempts: u32,
+        retry_after: impl Fn(u32) -> chrono::Duration,
+    ) -> Result<(PackageState, i32), StoreError> {
+        let now = Utc::now();
+        let previous = self.package(source, package_id).await?;
+        // A package already committed is never demoted by a later failure (of its ack, say).
+        if let Some(p) = &previous
+            && matches!(p.state, PackageState::Stored | PackageState::Acked)
+        {
+            return Ok((p.state, p.attempts));
+        }
+        let attempts = previous.as_ref().map_or(0, |p| p.attempts) + 1;
+        let (state, next) = if attempts as u32 >= max_attempts {
+            (PackageState::NeedsAttention, None)
+        } else {
+            (
+                PackageState::Failed,
+                Some(now + retry_after(attempts as u32)),
+            )
+        };
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO sync_packages (source, package_id, state, attempts, last_error, next_attempt_at, first_seen_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 ON CONFLICT (source, package_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, \
+                 last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at",
+            )
+            .bind(source)
+            .bind(package_id)
+            .bind(state.as_str())
+            .bind(attempts)
+            .bind(error)
+            .bind(next)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        });
+        Ok((state, attempts))
+    }
+
+    pub async fn package(
+        &self,
+        source: &str,
+        package_id: &str,
+    ) -> Result<Option<PackageRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {PACKAGE_COLUMNS} FROM sync_packages WHERE source = $1 AND package_id = $2"
+        );
+        with_pool!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(source)
+                .bind(package_id)
+                .fetch_optional(pool)
+                .await?;
+            Ok(match row {
+                Some(row) => Some(package_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    /// Ledger rows in `state` (all sources when `source` is `None`), oldest change first.
+    pub async fn packages_in_state(
+        &self,
+        source: Option<&str>,
+        state: PackageState,
+        limit: i64,
+    ) -> Result<Vec<PackageRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {PACKAGE_COLUMNS} FROM sync_packages WHERE state = $1 AND ($2 IS NULL OR source = $2) \
+             ORDER BY updated_at, package_id LIMIT $3"
+        );
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(state.as_str())
+                .bind(source)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(package_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Ledger rows per state for a source.
+    pub async fn package_counts(&self, source: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT state, COUNT(*) AS n FROM sync_packages WHERE source = $1 GROUP BY state ORDER BY state",
+            )
+            .bind(source)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+        })
+    }
+
+    /// Makes a failed or set-aside package due again with a fresh attempt count; `None`
+    /// resets every set-aside package of the source. Returns how many rows changed.
+    pub async fn reset_packages(
+        &self,
+        source: &str,
+        package_id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => {
+            let done = sqlx::query(
+                "UPDATE sync_packages SET state = 'failed', attempts = 0, next_attempt_at = NULL, updated_at = $1 \
+                 WHERE source = $2 AND ($3 IS NULL OR package_id = $3) \
+                 AND (state = 'needs_attention' OR ($3 IS NOT NULL AND state = 'failed'))",
+            )
+            .bind(now)
+            .bind(source)
+            .bind(package_id)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    /// What an earlier package said about `external_id` before its document arrived: it
+    /// was revoked, or another document replaced it.
+    pub async fn tombstone(&self, external_id: &str) -> Result<Option<Tombstone>, StoreError> {
+        let pattern = format!("%{}%", serde_json::to_string(external_id).expect("json"));
+        with_pool!(self, pool => {
+            let revoked = sqlx::query(
+                "SELECT package_id FROM sync_packages WHERE business = 'revoke' AND external_id = $1 \
+                 AND state IN ('stored', 'acked') ORDER BY first_seen_at LIMIT 1",
+            )
+            .bind(external_id)
+            .fetch_optional(pool)
+            .await?;
+            if let Some(row) = revoked {
+                return Ok(Some(Tombstone::Revoked { package_id: row.try_get("package_id")? }));
+            }
+            let replaced = sqlx::query(
+                "SELECT document_id FROM sync_packages WHERE business = 'replace' AND targets LIKE $1 \
+                 AND document_id IS NOT NULL AND state IN ('stored', 'acked') ORDER BY first_seen_at LIMIT 1",
+            )
+            .bind(&pattern)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match replaced {
+                Some(row) => Some(Tombstone::ReplacedBy { document_id: row.try_get("document_id")? }),
+                None => None,
+            })
+        })
+    }
+
+    pub async fn document_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<DocumentRecord>, StoreError> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE external_id = $1");
+        with_pool!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(external_id).fetch_optional(pool).await?;
+            Ok(match row {
+                Some(row) => Some(record_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    /// The document holding a registry key (issuer, year, number-symbol), if any.
+    pub async fn document_by_registry_key(
+        &self,
+        issuer: &str,
+        year: i32,
+        number_symbol: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT id FROM documents WHERE issuer = $1 AND issued_year = $2 AND number_symbol = $3",
+            )
+            .bind(issuer)
+            .bind(year)
+            .bind(number_symbol)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(r) => Some(r.try_get("id")?),
+                None => None,
+            })
+        })
+    }
+
+    /// Whether any ledger row keeps this package blob.
+    pub async fn package_blob_referenced(&self, sha256: &str) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT 1 AS one FROM sync_packages WHERE package_sha256 = $1 LIMIT 1")
+                .bind(sha256)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    pub async fn versions(&self, document_id: i64) -> Result<Vec<VersionRecord>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT version, status, file_sha256, fields, actor, reason, superseded_at FROM document_versions \
+                 WHERE document_id = $1 ORDER BY version",
+            )
+            .bind(document_id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(VersionRecord {
+                        version: r.try_get("version")?,
+                        status: r.try_get("status")?,
+                        file_sha256: r.try_get("file_sha256")?,
+                        fields: r.try_get::<Json<Value>, _>("fields")?.0,
+                        actor: r.try_get("actor")?,
+                        reason: r.try_get("reason")?,
+                        superseded_at: r.try_get("superseded_at")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Records of `status` (the review queue), newest first, optionally of one unit; with
+    /// the total.
+    pub async fn documents_in_status(
+        &self,
+        status: Status,
+        unit: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<DocumentRecord>, i64), StoreError> {
+        let sql = format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents WHERE status = $1 AND ($2 IS NULL OR unit_code = $2) \
+             ORDER BY updated_at DESC, id DESC LIMIT $3 OFFSET $4"
+        );
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(status.as_str())
+                .bind(unit)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(record_from_row!(row));
+            }
+            let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM documents WHERE status = $1 AND ($2 IS NULL OR unit_code = $2)")
+                .bind(status.as_str())
+                .bind(unit)
+                .fetch_one(pool)
+                .await?
+                .try_get("n")?;
+            Ok((out, total))
+        })
+    }
+
+    /// Starts a run record; any other run of the same job and source still marked
+    /// running was cut short (its holder lost the lease) and is marked `interrupted`.
+    pub async fn start_run(&self, job: &str, source: &str, node: &str) -> Result<i64, StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "UPDATE sync_runs SET status = 'interrupted', finished_at = $1 WHERE source = $2 AND status = 'running'",
+            )
+            .bind(now)
+            .bind(source)
+            .execute(&mut *tx)
+            .await?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO sync_runs (job, source, node, started_at, status, counts, errors) \
+                 VALUES ($1, $2, $3, $4, 'running', $5, $6) RETURNING id",
+            )
+            .bind(job)
+            .bind(source)
+            .bind(node)
+            .bind(now)
+            .bind(Json(serde_json::json!({})))
+            .bind(Json(serde_json::json!([])))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    pub async fn finish_run(
+        &self,
+        id: i64,
+        status: &str,
+        counts: &Value,
+        errors: &Value,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE sync_runs SET status = $1, finished_at = $2, counts = $3, errors = $4 WHERE id = $5")
+                .bind(status)
+                .bind(now)
+                .bind(Json(counts))
+                .bind(Json(errors))
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Runs, newest first (of one source, or all).
+    pub async fn runs(&self, source: Option<&str>, limit: i64) -> Result<Vec<SyncRun>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT id, job, source, node, started_at, finished_at, status, counts, errors FROM sync_runs \
+                 WHERE ($1 IS NULL OR source = $1) ORDER BY id DESC LIMIT $2",
+            )
+            .bind(source)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(run_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    pub async fn run(&self, id: i64) -> Result<Option<SyncRun>, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT id, job, source, node, started_at, finished_at, status, counts, errors FROM sync_runs WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(run_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    /// Takes the lease on `job` for `ttl` unless another holder has an unexpired one.
+    /// The same holder may take it again (that renews it).
+    pub async fn acquire_lease(
+        &self,
+        job: &str,
+        holder: &str,
+        ttl: chrono::Duration,
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => {
+            let done = sqlx::query(
+                "INSERT INTO job_leases (job, holder, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                 WHERE job_leases.expires_at < $4 OR job_leases.holder = excluded.holder",
+            )
+            .bind(job)
+            .bind(holder)
+            .bind(now + ttl)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Extends a lease this holder has; `false` when it was lost (expired and taken).
+    pub async fn renew_lease(
+        &self,
+        job: &str,
+        holder: &str,
+        ttl: chrono::Duration,
+    ) -> Result<bool, StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => {
+            let done = sqlx::query("UPDATE job_leases SET expires_at = $1 WHERE job = $2 AND holder = $3")
+                .bind(now + ttl)
+                .bind(job)
+                .bind(holder)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    pub async fn release_lease(&self, job: &str, holder: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2")
+                .bind(job)
+                .bind(holder)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Who holds `job` and until when, if the lease is live.
+    pub async fn lease_holder(
+        &self,
+        job: &str,
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let now = Utc::now();
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT holder, expires_at FROM job_leases WHERE job = $1 AND expires_at >= $2")
+                .bind(job)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
+            Ok(match row {
+                Some(r) => Some((r.try_get("holder")?, r.try_get("expires_at")?)),
+                None => None,
+            })
+        })
+    }
+}
