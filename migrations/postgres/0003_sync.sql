@@ -38,6 +38,8 @@ CREATE TABLE sync_packages (
 );
 CREATE INDEX sync_packages_state ON sync_packages (state, source);
 CREATE INDEX sync_packages_external ON sync_packages (external_id);
+-- Tombstones: revocations and replacements are few; finding them must not scan the ledger.
+CREATE INDEX sync_packages_business ON sync_packages (business);
 
 CREATE TABLE sync_runs (
     id          BIGSERIAL PRIMARY KEY,

@@ -252,7 +252,15 @@ pub struct SearchIndex {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CommitPayload {
     watermark: i64,
+    /// Set on the intermediate commits of a rebuild (which keep its memory bounded): an
+    /// index left like this by a crash is rebuilt again, never taken as complete.
+    #[serde(default)]
+    rebuilding: bool,
 }
+
+/// Documents a rebuild indexes between commits. tantivy queues up to 10,000 documents
+/// ahead of its indexing threads; committing bounds what is held in memory.
+const REBUILD_COMMIT_EVERY: usize = 1_000;
 
 /// What a catch-up or rebuild did.
 #[derive(Debug, Default, Clone, Copy)]
@@ -341,13 +349,17 @@ impl SearchIndex {
     }
 
     /// The change-log position the index has applied.
-    pub fn watermark(&self) -> i64 {
+    fn payload(&self) -> CommitPayload {
         self.index
             .load_metas()
             .ok()
             .and_then(|m| m.payload)
             .and_then(|p| serde_json::from_str::<CommitPayload>(&p).ok())
-            .map_or(0, |p| p.watermark)
+            .unwrap_or_default()
+    }
+
+    pub fn watermark(&self) -> i64 {
+        self.payload().watermark
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -357,7 +369,8 @@ impl SearchIndex {
     /// True for an index that has never been filled (new, or recreated after a schema
     /// change) while the database already has records.
     pub async fn needs_rebuild(&self, store: &Store) -> Result<bool, SearchError> {
-        Ok(self.watermark() == 0 && store.max_search_change().await? > 0)
+        let payload = self.payload();
+        Ok(payload.rebuilding || (payload.watermark == 0 && store.max_search_change().await? > 0))
     }
 
     fn with_writer<T>(
@@ -477,9 +490,16 @@ impl SearchIndex {
     /// Commits pending changes with the change-log position they bring the index to, and
     /// makes them visible to searches.
     pub fn commit(&self, watermark: i64) -> Result<(), SearchError> {
+        self.commit_payload(CommitPayload {
+            watermark,
+            rebuilding: false,
+        })
+    }
+
+    fn commit_payload(&self, payload: CommitPayload) -> Result<(), SearchError> {
         self.with_writer(|w| {
             let mut prepared = w.prepare_commit()?;
-            prepared.set_payload(&serde_json::to_string(&CommitPayload { watermark }).unwrap());
+            prepared.set_payload(&serde_json::to_string(&payload).unwrap());
             prepared.commit()?;
             Ok(())
         })?;
@@ -540,8 +560,12 @@ impl SearchIndex {
             if (changes.len() as i64) < CHANGE_BATCH {
                 break;
             }
+            // Every change up to `last` is applied: commit now, so that a long catch-up
+            // holds one batch in memory, not all of it.
+            self.commit(run.watermark)?;
+            crate::memory::release_free_memory();
         }
-        if run.upserted + run.removed > 0 || run.watermark != start {
+        if run.upserted + run.removed > 0 || run.watermark != self.watermark() {
             self.commit(run.watermark)?;
         }
         let mut applied = self.applied.lock().expect("applied set");
@@ -561,8 +585,14 @@ impl SearchIndex {
         let types = crate::doctypes::DocTypeTable::builtin();
         let watermark = store.max_search_change().await?;
         self.clear()?;
+        let rebuilding = || CommitPayload {
+            watermark: 0,
+            rebuilding: true,
+        };
+        self.commit_payload(rebuilding())?;
         let mut run = IndexRun::default();
         let mut after = 0;
+        let mut since_commit = 0;
         loop {
             let ids = store.published_ids_after(after, 200).await?;
             let Some(&last) = ids.last() else { break };
@@ -573,10 +603,17 @@ impl SearchIndex {
                 }
             }
             run.upserted += batch.len();
+            since_commit += batch.len();
             self.upsert(&batch)?;
             progress(ids.len());
             after = last;
+            if since_commit >= REBUILD_COMMIT_EVERY {
+                self.commit_payload(rebuilding())?;
+                crate::memory::release_free_memory();
+                since_commit = 0;
+            }
         }
+        self.applied.lock().expect("applied set").clear();
         self.commit(watermark)?;
         let more = self.catch_up(store).await?;
         run.watermark = more.watermark.max(watermark);

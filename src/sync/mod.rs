@@ -38,6 +38,9 @@ use crate::store::{PackageState, Store, StoreError, SyncAction};
 use package::{Failure, Ready};
 use source::{SourceConfig, SourceKind};
 
+/// Packages between two returns of freed memory to the system (see `crate::memory`).
+const TRIM_EVERY: usize = 250;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
@@ -555,9 +558,14 @@ impl SyncEngine {
                 }
             })
             .buffered(concurrency);
+        let mut handled = 0usize;
         while let Some((package_id, result)) = prepared.next().await {
             if self.interrupted(lost, report) {
                 break;
+            }
+            handled += 1;
+            if handled.is_multiple_of(TRIM_EVERY) {
+                crate::memory::release_free_memory();
             }
             report.counts.fetched += usize::from(result.is_ok());
             match self.commit(source, result, mode, report).await {
@@ -658,10 +666,15 @@ impl SyncEngine {
                 }
             })
             .buffered(concurrency);
+        let mut handled = 0usize;
         while let Some(item) = prepared.next().await {
             let Some((name, claim, result)) = item else {
                 continue;
             };
+            handled += 1;
+            if handled.is_multiple_of(TRIM_EVERY) {
+                crate::memory::release_free_memory();
+            }
             if self.interrupted(lost, report) {
                 if let Some(c) = claim {
                     let _ = c.release();
@@ -808,6 +821,10 @@ impl SyncEngine {
     ) -> PackageState {
         report.counts.failed += 1;
         report.error(package_id, failure.message.clone());
+        if report.mode == Mode::DryRun {
+            // A dry run reports; it records nothing.
+            return PackageState::Failed;
+        }
         match self
             .store
             .record_package_failure(
@@ -881,7 +898,8 @@ fn count_outcome(counts: &mut Counts, outcome: &str, status: Option<crate::store
 }
 
 /// Acknowledges committed packages in the background, a few at a time: the hub's answer
-/// time does not hold up the next commit.
+/// time does not hold up the next commit. Finished acknowledgements are collected as new
+/// ones start, so memory stays flat however many packages a run acknowledges.
 struct Acker {
     store: Store,
     source: String,
@@ -889,6 +907,8 @@ struct Acker {
     dry_run: bool,
     tasks: tokio::task::JoinSet<Result<(), (String, String)>>,
     permits: Arc<tokio::sync::Semaphore>,
+    acked: usize,
+    failed: Vec<(String, String)>,
 }
 
 impl Acker {
@@ -900,6 +920,18 @@ impl Acker {
             dry_run: mode == Mode::DryRun,
             tasks: tokio::task::JoinSet::new(),
             permits: Arc::new(tokio::sync::Semaphore::new(4)),
+            acked: 0,
+            failed: Vec::new(),
+        }
+    }
+
+    fn collect(&mut self, done: Result<Result<(), (String, String)>, tokio::task::JoinError>) {
+        match done {
+            Ok(Ok(())) => self.acked += 1,
+            Ok(Err(failure)) => self.failed.push(failure),
+            Err(e) => self
+                .failed
+                .push((String::new(), format!("ack task failed: {e}"))),
         }
     }
 
@@ -908,6 +940,9 @@ impl Acker {
     fn ack(&mut self, package_id: String, unlisted: bool) {
         if self.dry_run {
             return;
+        }
+        while let Some(done) = self.tasks.try_join_next() {
+            self.collect(done);
         }
         let Some(client) = self.client.clone() else {
             return;
@@ -936,17 +971,12 @@ impl Acker {
 
     async fn finish(mut self, report: &mut RunReport) {
         while let Some(done) = self.tasks.join_next().await {
-            match done {
-                Ok(Ok(())) => report.counts.acked += 1,
-                Ok(Err((package, error))) => {
-                    report.counts.ack_failed += 1;
-                    report.error(&package, error);
-                }
-                Err(e) => {
-                    report.counts.ack_failed += 1;
-                    report.error("", format!("ack task failed: {e}"));
-                }
-            }
+            self.collect(done);
+        }
+        report.counts.acked += self.acked;
+        report.counts.ack_failed += self.failed.len();
+        for (package, error) in self.failed {
+            report.error(&package, error);
         }
     }
 }

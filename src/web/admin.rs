@@ -145,7 +145,11 @@ fn operator(state: &SharedState, headers: &HeaderMap) -> Result<Principal, Refus
 }
 
 fn limit(params: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, Refusal> {
-    match params.get("limit").map(|v| v.trim()).filter(|v| !v.is_empty()) {
+    match params
+        .get("limit")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+    {
         None => Ok(default),
         Some(v) => v
             .parse::<i64>()
@@ -164,7 +168,10 @@ async fn sync_runs(
 ) -> AdminResult {
     operator(&state, &headers)?;
     let limit = limit(&params, 50, 500)?;
-    let source = params.get("source").map(String::as_str).filter(|s| !s.is_empty());
+    let source = params
+        .get("source")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty());
     private(json!({"runs": state.store.runs(source, limit).await?}))
 }
 
@@ -193,7 +200,11 @@ async fn sync_packages(
     Query(params): Query<HashMap<String, String>>,
 ) -> AdminResult {
     operator(&state, &headers)?;
-    let states = match params.get("state").map(String::as_str).unwrap_or("attention") {
+    let states = match params
+        .get("state")
+        .map(String::as_str)
+        .unwrap_or("attention")
+    {
         "attention" => vec![PackageState::NeedsAttention, PackageState::Failed],
         "needs_attention" => vec![PackageState::NeedsAttention],
         "failed" => vec![PackageState::Failed],
@@ -208,7 +219,10 @@ async fn sync_packages(
         }
     };
     let limit = limit(&params, 100, 1000)?;
-    let source = params.get("source").map(String::as_str).filter(|s| !s.is_empty());
+    let source = params
+        .get("source")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty());
     let mut packages = Vec::new();
     for s in states {
         packages.extend(state.store.packages_in_state(source, s, limit).await?);
@@ -219,10 +233,12 @@ async fn sync_packages(
 /// The reason the latest status decision recorded in the audit trail.
 async fn status_reason(state: &SharedState, id: i64) -> Option<String> {
     let trail = state.store.audit_trail(id).await.ok()?;
-    trail
-        .iter()
-        .rev()
-        .find_map(|e| e.detail.get("reason").and_then(Value::as_str).map(str::to_string))
+    trail.iter().rev().find_map(|e| {
+        e.detail
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })
 }
 
 async fn review_queue(
@@ -231,7 +247,10 @@ async fn review_queue(
     Query(params): Query<HashMap<String, String>>,
 ) -> AdminResult {
     let p = principal(&state, &headers)?;
-    let asked = params.get("unit").map(String::as_str).filter(|u| !u.is_empty());
+    let asked = params
+        .get("unit")
+        .map(String::as_str)
+        .filter(|u| !u.is_empty());
     let unit = match (&p.unit, asked) {
         (Some(own), Some(asked)) if own != asked => {
             return Err(Refusal::Forbidden(format!("với đơn vị {asked}")));

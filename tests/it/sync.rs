@@ -762,3 +762,84 @@ async fn the_admin_api_needs_a_token_and_respects_units() {
     };
     assert_eq!(status, expected);
 }
+
+/// The commands operators use: a dry run, a run, status, retry, admin tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_commands_report_what_they_do() {
+    let scenario = generate(&ScenarioOptions::mixed(31, 12));
+    let hub = hub_with(&scenario).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &hub.url(), "");
+    let vanban = |args: &[&str]| {
+        let config = config.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new(env!("CARGO_BIN_EXE_vanban"))
+                    .arg("--config")
+                    .arg(&config)
+                    .args(&args)
+                    .env("RUST_LOG", "vanban=warn")
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+
+    let dry = vanban(&["sync", "eoffice", "--dry-run"]).await;
+    let out = text(&dry);
+    assert!(out.contains("hub (dry_run)"), "{out}");
+    assert!(out.contains("would new"), "{out}");
+    assert!(hub.done().is_empty());
+
+    let run = vanban(&["sync", "eoffice", "--format", "json"]).await;
+    assert!(
+        !run.status.success(),
+        "a broken package makes the run partial: {}",
+        text(&run)
+    );
+    let json: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["runs"][0]["status"], "partial");
+    assert!(json["runs"][0]["counts"]["new"].as_u64().unwrap() > 10);
+    assert!(json["peak_rss_bytes"].as_u64().unwrap() > 0);
+    assert!(json["search_index"].as_str().unwrap().contains("updated"));
+
+    let status = vanban(&["sync", "status"]).await;
+    let out = text(&status);
+    assert!(out.contains("source hub (vxp, trusted)"), "{out}");
+    assert!(out.contains("failing, will be retried"), "{out}");
+    assert!(out.contains("next 20"), "next run times: {out}");
+    let broken = scenario.expected.unstorable.iter().next().unwrap();
+    assert!(out.contains(broken.as_str()), "{out}");
+
+    // Set aside after repeated failures, then made due again by `retry`.
+    for _ in 0..4 {
+        vanban(&["sync", "eoffice", "--full"]).await;
+    }
+    let status = vanban(&["sync", "status", "--format", "json"]).await;
+    let json: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        json["sources"][0]["needs_attention"][0]["package_id"],
+        broken.as_str()
+    );
+    let retry = vanban(&["sync", "retry", "--source", "hub"]).await;
+    assert!(
+        text(&retry).contains("1 package(s) of hub due again"),
+        "{}",
+        text(&retry)
+    );
+
+    let unknown = vanban(&["sync", "eoffice", "--source", "nope"]).await;
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("không có nguồn đồng bộ"));
+
+    let token = vanban(&["admin", "token", "--name", "ops"]).await;
+    let out = text(&token);
+    assert!(
+        out.contains("token (give it to ops") && out.contains("\"ops:*:"),
+        "{out}"
+    );
+}
