@@ -18,6 +18,7 @@ pub struct Settings {
     pub publication: PublicationSettings,
     pub sync: SyncSettings,
     pub admin: AdminSettings,
+    pub signatures: SignatureSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,6 +54,12 @@ pub struct IngestSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct PublicationSettings {
     pub public_types: Vec<String>,
+    pub require_trusted_signature: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SignatureSettings {
+    pub trust_anchors: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

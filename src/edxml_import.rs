@@ -234,16 +234,16 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
             message: "Gói edXML không có tệp văn bản đính kèm".into(),
         });
     }
-    let (text, pages, mut metadata, producer) = match base {
+    let (text, pages, mut metadata, producer, signatures) = match base {
         Some(x) => {
             warnings.extend(
                 x.warnings
                     .into_iter()
                     .filter(|w| w.code != "field_not_found"),
             );
-            (x.text, x.pages, x.metadata, x.producer)
+            (x.text, x.pages, x.metadata, x.producer, x.signatures)
         }
-        None => (String::new(), 0, Metadata::default(), None),
+        None => (String::new(), 0, Metadata::default(), None, Default::default()),
     };
 
     let h = &package.header;
@@ -402,6 +402,7 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
             metadata,
             warnings,
             producer,
+            signatures,
         },
         package,
         file,

@@ -43,6 +43,8 @@ pub struct Extraction {
     pub metadata: Metadata,
     pub warnings: Vec<Warning>,
     pub producer: Option<String>,
+    /// The file's digital signatures (none for an unsigned file).
+    pub signatures: crate::signature::Verification,
 }
 
 impl Extraction {
@@ -110,7 +112,7 @@ impl Extraction {
             "references": m.citations.iter().map(|c| c.number_symbol.clone()).collect::<Vec<_>>(),
             "classified": self.classified(),
             "urgent": m.urgency.value.is_some(),
-            "signature": Value::Null,
+            "signature": self.signatures.summary_json(),
             "text_source": self.text_source.as_str(),
             "pages": self.pages,
             "warnings": self.warnings,
@@ -122,6 +124,7 @@ impl Extraction {
             "urgency": m.urgency.value,
             "internal_circulation": self.internal_only(),
             "citations": m.citations,
+            "signatures": self.signatures.signatures,
             "fields": fields,
         })
     }
@@ -285,9 +288,13 @@ fn source_lines(pdf: &pdf::PdfText) -> Vec<SourceLine> {
     lines
 }
 
-/// Extracts text and metadata from a PDF's bytes.
+/// Extracts text and metadata from a PDF's bytes, and verifies its signatures.
 pub fn extract_pdf(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, ExtractError> {
-    let pdf = pdf::extract_text(bytes)?;
+    let doc = pdf::load(bytes)?;
+    let pdf = pdf::extract_text_of(&doc)?;
+    let signatures =
+        crate::signature::verify(bytes, Some(&doc), crate::signature::trust::global());
+    drop(doc);
     let lines = source_lines(&pdf);
     let mut metadata = decree30::parse(&lines, types);
 
@@ -396,6 +403,7 @@ pub fn extract_pdf(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, Ext
         metadata,
         warnings,
         producer: pdf.producer,
+        signatures,
     })
 }
 

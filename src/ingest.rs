@@ -279,6 +279,10 @@ pub fn new_document(
             text_source: x.text_source.as_str().into(),
             pages: x.pages as i32,
             field_evidence: evidence,
+            signature: x
+                .signatures
+                .is_signed()
+                .then(|| serde_json::to_value(&x.signatures).expect("signatures serialise")),
         },
         text: x.text.clone(),
         warnings: x

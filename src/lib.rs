@@ -16,6 +16,7 @@ pub mod pdf;
 pub mod policy;
 pub mod search;
 pub mod server;
+pub mod signature;
 pub mod store;
 pub mod sync;
 pub mod text;

@@ -99,6 +99,23 @@ pub fn decide(
             personal.join(", ")
         ));
     }
+    let signatures = &extraction.signatures;
+    if let Some(status) = signatures.overall()
+        && status.broken()
+    {
+        blockers.push(format!(
+            "Chữ ký số không hợp lệ ({}): {}",
+            status.as_str(),
+            signatures.message().unwrap_or_default()
+        ));
+    }
+    if settings.require_trusted_signature && signatures.trusted() != Some(true) {
+        blockers.push(if signatures.is_signed() {
+            "Chữ ký số chưa xác minh được với chứng thư gốc tin cậy đã cấu hình".into()
+        } else {
+            "Văn bản không có chữ ký số (cấu hình yêu cầu chữ ký số tin cậy)".into()
+        });
+    }
     if let Some(doc_type) = m.doc_type.value.as_deref()
         && !settings.public_types.iter().any(|t| t == doc_type)
     {

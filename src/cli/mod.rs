@@ -186,6 +186,11 @@ pub fn run() -> ExitCode {
         settings.storage.data_dir = dir.clone();
     }
     let types = DocTypeTable::builtin();
+    let anchors = crate::signature::TrustStore::load(&settings.signatures.trust_anchors);
+    for problem in &anchors.problems {
+        tracing::warn!("trust anchors: {problem}");
+    }
+    crate::signature::trust::install(anchors);
 
     // Extraction and evaluation need no runtime or database.
     match &cli.command {

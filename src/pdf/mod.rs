@@ -90,7 +90,12 @@ pub fn load(bytes: &[u8]) -> Result<Document, PdfError> {
 /// Extracts the text of every page. A page whose content cannot be read is reported on
 /// that page and does not fail the document.
 pub fn extract_text(bytes: &[u8]) -> Result<PdfText, PdfError> {
-    let doc = load(bytes)?;
+    extract_text_of(&load(bytes)?)
+}
+
+/// [`extract_text`] of a document already loaded (the caller keeps it for more work).
+pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
+    let doc = doc;
     let pages = doc.get_pages();
     if pages.is_empty() {
         return Err(PdfError::NoPages);

@@ -196,6 +196,9 @@ pub struct DocumentFields {
     pub pages: i32,
     /// Per-field confidence and evidence.
     pub field_evidence: Value,
+    /// The file's digital signatures as verified when stored (`signature::Verification`);
+    /// `None` for an unsigned file.
+    pub signature: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -243,7 +246,7 @@ pub struct StoredFile {
 const DOCUMENT_COLUMNS: &str = "id, unit_code, status, source, source_ref, file_sha256, external_id, replaced_by, version, created_at, updated_at, \
      doc_type, number, symbol, number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, \
      abstract, signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
-     needs_ocr, text_source, pages, field_evidence";
+     needs_ocr, text_source, pages, field_evidence, signature";
 
 /// Inserts a document with its file row, text, warnings, citations, audit entry and
 /// change-log entry on an open transaction, and evaluates to the new id. A macro rather
@@ -267,9 +270,9 @@ macro_rules! insert_document_tx {
                 "INSERT INTO documents (unit_code, status, source, source_ref, external_id, file_sha256, doc_type, number, symbol, \
                  number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, abstract, \
                  signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
-                 needs_ocr, text_source, pages, field_evidence, version, created_at, updated_at) \
+                 needs_ocr, text_source, pages, field_evidence, signature, version, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                 $21, $22, $23, $24, $25, $26, $27, $28, 1, $29, $30) RETURNING id",
+                 $21, $22, $23, $24, $25, $26, $27, $28, $29, 1, $30, $31) RETURNING id",
             )
             .bind(&$doc.unit_code)
             .bind($doc.status.as_str())
@@ -299,6 +302,7 @@ macro_rules! insert_document_tx {
             .bind(&$doc.metadata.text_source)
             .bind($doc.metadata.pages)
             .bind(Json(&$doc.metadata.field_evidence))
+            .bind($doc.metadata.signature.as_ref().map(Json))
             .bind($now)
             .bind($now)
             .fetch_one(&mut *$tx)
@@ -393,6 +397,7 @@ macro_rules! record_from_row {
                 text_source: row.try_get("text_source")?,
                 pages: row.try_get("pages")?,
                 field_evidence: row.try_get::<Json<Value>, _>("field_evidence")?.0,
+                signature: row.try_get::<Option<Json<Value>>, _>("signature")?.map(|j| j.0),
             },
         }
     }};

@@ -286,8 +286,8 @@ impl Store {
                          number_symbol = $6, issuer = $7, issuer_parent = $8, place = $9, issued_date = $10, issued_year = $11, \
                          effective_date = $12, abstract = $13, signer_name = $14, signer_title = $15, signing_authority = $16, \
                          recipients = $17, secrecy = $18, urgency = $19, internal_circulation = $20, needs_ocr = $21, \
-                         text_source = $22, pages = $23, field_evidence = $24, version = version + 1, updated_at = $25 \
-                         WHERE id = $26",
+                         text_source = $22, pages = $23, field_evidence = $24, signature = $25, version = version + 1, \
+                         updated_at = $26 WHERE id = $27",
                     )
                     .bind(doc.status.as_str())
                     .bind(&doc.file.sha256)
@@ -313,6 +313,7 @@ impl Store {
                     .bind(&m.text_source)
                     .bind(m.pages)
                     .bind(Json(&m.field_evidence))
+                    .bind(m.signature.as_ref().map(Json))
                     .bind(now)
                     .bind(document_id)
                     .execute(&mut *tx)

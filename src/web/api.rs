@@ -311,6 +311,8 @@ async fn get_document(
             "size": file.size,
             "sha256": file.sha256,
         })),
+        "signature": super::signatures_of(&record).map(|v| v.summary_json()),
+        "signatures": super::signatures_of(&record).map(|v| v.signatures),
         "cites": cites,
         "cited_by": cited_by,
         "text": text,

@@ -43,6 +43,11 @@ mark { background: #ffe58a; }
 nav.pages a, nav.pages span { margin-right: .5rem; }
 .text { white-space: pre-wrap; font-family: inherit; background: #fafafa; border: 1px solid var(--line); padding: 1rem; max-height: 40rem; overflow: auto; }
 .visually-hidden { position: absolute; left: -9999px; }
+.sig-ok { border-left: 4px solid #1e7b34; padding-left: .5rem; }
+.sig-warn { border-left: 4px solid var(--accent); padding-left: .5rem; font-weight: bold; }
+table { border-collapse: collapse; width: 100%; font-size: .95rem; }
+th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
+.note { color: var(--muted); font-size: .9rem; }
 "#;
 
 /// A whole page: Vietnamese, with a skip link and landmarks.

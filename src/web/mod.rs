@@ -146,6 +146,11 @@ pub async fn public_record(state: &AppState, id: i64) -> Result<DocumentRecord, 
     }
 }
 
+/// The signatures stored with a record (`None` for an unsigned file).
+pub fn signatures_of(record: &DocumentRecord) -> Option<crate::signature::Verification> {
+    serde_json::from_value(record.fields.signature.clone()?).ok()
+}
+
 /// `https://host` for absolute links: the configured public address, else the request's.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     let configured = state.settings.web.public_base_url.trim_end_matches('/');

@@ -361,6 +361,55 @@ async fn eli_page(
     error_page(&state, ApiError::not_found())
 }
 
+/// The document's digital signatures: one line, then who signed, when, and what each
+/// signature says about the file.
+fn signature_section(record: &DocumentRecord) -> String {
+    let Some(v) = crate::web::signatures_of(record).filter(|v| v.is_signed()) else {
+        return "<section aria-labelledby=\"chu-ky\"><h2 id=\"chu-ky\">Chữ ký số</h2>\
+                <p>Tệp không có chữ ký số.</p></section>"
+            .into();
+    };
+    let class = if v.valid() { "sig-ok" } else { "sig-warn" };
+    let mut rows = String::new();
+    for s in &v.signatures {
+        let signer = s.signer.as_ref();
+        let when = s
+            .signed_at
+            .map(|t| {
+                t.with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("offset"))
+                    .format("%H:%M:%S %d/%m/%Y")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "—".into());
+        let mut result = s.status.label().to_string();
+        if s.weak_algorithm {
+            result.push_str("; băm SHA-1 đã lỗi thời");
+        }
+        let mut certificate = s.chain.as_ref().map_or("—".into(), |c| c.label());
+        if s.certificate_valid_at_signing == Some(false) {
+            certificate.push_str("; hết hiệu lực vào lúc ký");
+        }
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(signer.and_then(|p| p.common_name.as_deref()).unwrap_or("—")),
+            escape(signer.and_then(|p| p.organization.as_deref()).unwrap_or("—")),
+            escape(&when),
+            escape(&result),
+            escape(&certificate),
+        ));
+    }
+    format!(
+        "<section aria-labelledby=\"chu-ky\"><h2 id=\"chu-ky\">Chữ ký số</h2>\
+         <p class=\"{class}\">{message}</p>\
+         <table><thead><tr><th scope=\"col\">Người ký</th><th scope=\"col\">Tổ chức</th>\
+         <th scope=\"col\">Thời điểm ký</th><th scope=\"col\">Kết quả kiểm tra</th>\
+         <th scope=\"col\">Chứng thư số</th></tr></thead><tbody>{rows}</tbody></table>\
+         <p class=\"note\">Kiểm tra ngoại tuyến khi lưu văn bản; chưa kiểm tra thu hồi chứng thư (CRL/OCSP).</p>\
+         </section>",
+        message = escape(&v.message().unwrap_or_default()),
+    )
+}
+
 async fn render_document(
     state: &AppState,
     headers: &HeaderMap,
@@ -473,12 +522,14 @@ async fn render_document(
         "Người ký",
         if signer.is_empty() { "—" } else { &signer },
     ));
+    let signatures = signature_section(record);
     let body = format!(
         "<article><h1>{title}</h1>\
          <p class=\"abstract\">{abstract_text}</p>\
          <dl class=\"fields\">{fields}</dl>\
          <p><a href=\"/api/v1/documents/{id}/file\" download>Tải văn bản gốc (PDF, {pages} trang)</a> · \
          <span>Mã SHA-256: <code>{sha}</code></span></p>\
+         {signatures}\
          <section aria-labelledby=\"cites\"><h2 id=\"cites\">Văn bản được dẫn chiếu</h2>{cites}</section>\
          <section aria-labelledby=\"cited-by\"><h2 id=\"cited-by\">Văn bản dẫn chiếu đến văn bản này</h2>{cited_by}</section>\
          <section aria-labelledby=\"toan-van\"><h2 id=\"toan-van\">Toàn văn</h2><div class=\"text\">{text}</div></section>\
