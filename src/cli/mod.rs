@@ -678,6 +678,28 @@ async fn run_doctor(settings: &Settings) -> ExitCode {
         }
         Err(e) => report(false, "database", format!("{e}")),
     }
+    let anchors = crate::signature::trust::global();
+    report(
+        anchors.problems.is_empty(),
+        "signature trust anchors",
+        if anchors.is_empty() {
+            format!(
+                "none in {} — signatures are checked but no certificate can be trusted; see config/trust-anchors/README.md",
+                settings
+                    .signatures
+                    .trust_anchors
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            format!("{} loaded: {}", anchors.len(), anchors.names().join("; "))
+        },
+    );
+    for problem in &anchors.problems {
+        println!("       {problem}");
+    }
     println!("optional tools (used by later features):");
     for (tool, args, purpose, install) in [
         (

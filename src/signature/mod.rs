@@ -236,6 +236,15 @@ impl Verification {
             Status::DigestMismatch | Status::InvalidSignature => format!(
                 "Cảnh báo: chữ ký số của {who} không khớp với tệp; tệp có thể đã bị sửa sau khi ký"
             ),
+            Status::Malformed
+                if self.signatures.iter().any(|s| {
+                    s.detail.as_deref().is_some_and(|d| d.contains("beyond the end"))
+                }) =>
+            {
+                "Chữ ký số trong tệp thuộc về tệp gốc đầy đủ; bản này là bản trích hoặc bị cắt \
+                 nên không kiểm tra được chữ ký"
+                    .into()
+            }
             Status::Malformed => "Cảnh báo: chữ ký số trong tệp bị hỏng, không kiểm tra được".into(),
             Status::Unsupported => format!(
                 "Tệp có chữ ký số của {who}{when} theo dạng hệ thống chưa kiểm tra được"
@@ -418,6 +427,11 @@ fn check_one(
         reason: f.reason.clone(),
         location: f.location.clone(),
     };
+    // When, as the PDF states it (unsigned): replaced below by the signed time if any.
+    if let Some(t) = f.pdf_time.as_deref().and_then(find::parse_pdf_date) {
+        report.signed_at = Some(t);
+        report.signing_time_source = Some("pdf".into());
+    }
     let p = match parsed {
         Ok(p) => p,
         Err(e) => {
@@ -430,9 +444,6 @@ fn check_one(
     if let Some(t) = p.signing_time() {
         report.signed_at = Some(t);
         report.signing_time_source = Some("signed_attribute".into());
-    } else if let Some(t) = f.pdf_time.as_deref().and_then(find::parse_pdf_date) {
-        report.signed_at = Some(t);
-        report.signing_time_source = Some("pdf".into());
     }
     let signer_cert = p.signer_certificate();
     if let Some(cert) = signer_cert {

@@ -21,7 +21,10 @@ pub async fn start(settings: &mut Settings) -> anyhow::Result<FakeHub> {
     let secret = hex::encode(secret);
     let auth = Auth::Vxp(VxpSigning::new(SYSTEM_ID, secret.clone()));
     let hub = FakeHub::start(FakeHubOptions::new(auth)).await?;
-    let scenario = generate(&ScenarioOptions::mixed(2024, 60));
+    let mut options = ScenarioOptions::mixed(2024, 60);
+    // Signed originals too, when run from the repository (`cargo run`).
+    options.signed = super::scenario::SignedAttachment::fixtures(std::path::Path::new("."));
+    let scenario = generate(&options);
     let start = Instant::now();
     let total = scenario.packages.len();
     // A third at once, the rest in batches every 20 seconds.

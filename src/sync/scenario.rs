@@ -46,6 +46,36 @@ pub struct ScenarioOptions {
     pub out_of_order: usize,
     /// Organ code of the system receiving the packages (the portal).
     pub receiver: String,
+    /// Signed PDFs to deliver as they are (attached raw, the way some e-office systems
+    /// send the signed original); their headers are read from the files.
+    pub signed: Vec<SignedAttachment>,
+}
+
+/// A signed PDF delivered through the hub.
+#[derive(Debug, Clone)]
+pub struct SignedAttachment {
+    pub pdf: Vec<u8>,
+    pub unit: String,
+    /// Whether its signature lets it be published (a broken one goes to review).
+    pub expect_public: bool,
+}
+
+impl SignedAttachment {
+    /// The signed fixtures in the repository (`tests/fixtures/signed`), when present:
+    /// one intact two-signer decision and one whose signed bytes were altered.
+    pub fn fixtures(repo: &std::path::Path) -> Vec<SignedAttachment> {
+        let dir = repo.join("tests/fixtures/signed");
+        [("03-two-signers.pdf", "000.49.24.H44", true), ("06-byte-flipped.pdf", "000.47.24.H44", false)]
+            .into_iter()
+            .filter_map(|(name, unit, expect_public)| {
+                Some(SignedAttachment {
+                    pdf: std::fs::read(dir.join(name)).ok()?,
+                    unit: unit.to_string(),
+                    expect_public,
+                })
+            })
+            .collect()
+    }
 }
 
 impl ScenarioOptions {
@@ -64,6 +94,7 @@ impl ScenarioOptions {
             malformed: (documents / 50).max(1),
             out_of_order: (documents / 50).max(1),
             receiver: "000.00.99.H44".into(),
+            signed: Vec::new(),
         }
     }
 
@@ -82,6 +113,7 @@ impl ScenarioOptions {
             malformed: 0,
             out_of_order: 0,
             receiver: "000.00.99.H44".into(),
+            signed: Vec::new(),
         }
     }
 }
@@ -555,6 +587,57 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
             "edoc",
             edxml::write_status(&header).into_bytes(),
         );
+    }
+    for signed in &options.signed {
+        let x = crate::extract::extract_pdf(&signed.pdf, crate::doctypes::DocTypeTable::builtin())
+            .expect("a signed fixture reads");
+        let m = &x.metadata;
+        let date = m.issued_date.value.expect("a dated fixture");
+        let number_symbol = m.number_symbol().expect("a numbered fixture");
+        let (number, notation) = number_symbol.split_once('/').expect("number/symbol");
+        let external_id = format!("{},{},{number_symbol}", signed.unit, date.format("%Y/%m/%d"));
+        let package = Package {
+            header: MessageHeader {
+                from: Some(Organization {
+                    organ_id: Some(signed.unit.clone()),
+                    organ_name: m.issuer.value.clone(),
+                    ..Organization::default()
+                }),
+                document_id: Some(external_id.clone()),
+                code_number: Some(number.to_string()),
+                code_notation: Some(notation.to_string()),
+                place: m.place.value.clone(),
+                promulgation_date: Some(edxml::LenientDate::new(date.format("%Y/%m/%d").to_string())),
+                type_name: m.doc_type.value.clone(),
+                subject: m.abstract_text.value.clone(),
+                signer_full_name: m.signer_name.value.clone(),
+                ..MessageHeader::default()
+            },
+            manifest: vec![Reference {
+                content_id: Some("cid:signed".into()),
+                attachment_name: Some(format!("{}.pdf", number_symbol.replace('/', "_"))),
+                description: None,
+            }],
+            attachments: vec![
+                edxml::encode_attachment("signed", "van-ban-da-ky.pdf", "application/pdf", &signed.pdf, false)
+                    .expect("raw attachment"),
+            ],
+            ..Package::default()
+        };
+        let id = b.hub_id();
+        b.push(id, &signed.unit, "edoc", edxml::write_document(&package).into_bytes());
+        if signed.expect_public {
+            b.expected.public.insert(
+                external_id,
+                ExpectedDoc {
+                    number_symbol,
+                    abstract_text: m.abstract_text.value.clone().unwrap_or_default(),
+                    unit: signed.unit.clone(),
+                },
+            );
+        } else {
+            b.expected.hidden.insert(external_id, "broken_signature");
+        }
     }
     for i in 0..options.malformed {
         let doc = b.next_doc();

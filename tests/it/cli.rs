@@ -70,6 +70,40 @@ fn extract_prints_the_json_contract() {
             .unwrap()
             .contains("339")
     );
+    assert_eq!(json["signature"], serde_json::Value::Null, "an unsigned file");
+}
+
+#[test]
+fn extract_reports_signatures_with_the_configured_anchors() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pdf = root.join("tests/fixtures/signed/03-two-signers.pdf");
+    let out = Command::new(env!("CARGO_BIN_EXE_vanban"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["extract", pdf.to_str().unwrap(), "--format", "json"])
+        .env(
+            "VANBAN__SIGNATURES__TRUST_ANCHORS",
+            root.join("config/trust-anchors/test-only"),
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &json["signature"];
+    assert_eq!(s["valid"], true);
+    assert_eq!(s["signer"], "Nguyễn Văn Thử");
+    assert_eq!(s["count"], 2);
+    assert_eq!(s["covers_whole_file"], true);
+    assert_eq!(s["status"], "intact_with_later_changes");
+    assert_eq!(s["trusted"], true);
+    assert!(s["signed_at"].as_str().unwrap().ends_with("+00:00"));
+    let sigs = json["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 2);
+    assert_eq!(sigs[0]["status"], "intact_with_later_changes");
+    assert_eq!(sigs[0]["chain"]["status"], "trusted");
+    assert_eq!(sigs[1]["signer"]["common_name"], "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH");
+    assert_eq!(sigs[1]["revocation"], "not_checked");
 }
 
 #[test]

@@ -242,7 +242,10 @@ async fn assert_synced(node: &Node, hub: &FakeHub, scenario: &Scenario) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_with_every_lifecycle_event_and_faults_syncs_to_exactly_the_public_set() {
-    let scenario = generate(&ScenarioOptions::mixed(41, 180));
+    let mut options = ScenarioOptions::mixed(41, 180);
+    options.signed = vanban::sync::scenario::SignedAttachment::fixtures(Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert_eq!(options.signed.len(), 2);
+    let scenario = generate(&options);
     assert!(scenario.packages.len() > 250, "a few hundred packages");
     let hub = hub_with(&scenario).await;
     let dir = tempfile::tempdir().unwrap();
@@ -291,6 +294,31 @@ async fn a_hub_with_every_lifecycle_event_and_faults_syncs_to_exactly_the_public
         scenario.expected.unstorable.len()
     );
     assert_synced(&node, &hub, &scenario).await;
+
+    // The signed original arrived intact: the record says who signed, and the file served
+    // is the signed bytes; the altered one waits for a clerk, with the reason.
+    let signed = node
+        .store
+        .document_by_external_id("000.49.24.H44,2024/03/29,142/QĐ-UBND")
+        .await
+        .unwrap()
+        .expect("the signed decision is stored");
+    let verification = vanban::web::signatures_of(&signed).expect("signatures stored");
+    assert_eq!(verification.signatures.len(), 2);
+    assert!(verification.valid());
+    let original = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/signed/03-two-signers.pdf")).unwrap();
+    assert_eq!(signed.file_sha256, vanban::extract::sha256_hex(&original));
+    let broken = node
+        .store
+        .documents_in_status(Status::NeedsReview, Some("000.47.24.H44"), 100, 0)
+        .await
+        .unwrap()
+        .0
+        .into_iter()
+        .find(|r| r.fields.signature.is_some())
+        .expect("the altered signed file waits for review");
+    let trail = node.store.audit_trail(broken.id).await.unwrap();
+    assert!(trail[0].detail["reason"].as_str().unwrap().contains("Chữ ký số không hợp lệ"));
 
     // Every run is recorded with its counts.
     let runs = node.store.runs(Some("hub"), 100).await.unwrap();

@@ -36,7 +36,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests/fixtures/signed"
 ANCHORS = ROOT / "config/trust-anchors/test-only"
 BASE = ROOT / "tests/fixtures/pdf/seed001-nam-chinh.libreoffice.pdf"
-BASE2 = ROOT / "tests/fixtures/pdf/seed004-duc-pho.libreoffice.pdf"
+BASE2 = ROOT / "tests/fixtures/pdf/qd-kien-toan.libreoffice.pdf"
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
