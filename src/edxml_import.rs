@@ -243,7 +243,13 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
             );
             (x.text, x.pages, x.metadata, x.producer, x.signatures)
         }
-        None => (String::new(), 0, Metadata::default(), None, Default::default()),
+        None => (
+            String::new(),
+            0,
+            Metadata::default(),
+            None,
+            Default::default(),
+        ),
     };
 
     let h = &package.header;

@@ -292,8 +292,7 @@ fn source_lines(pdf: &pdf::PdfText) -> Vec<SourceLine> {
 pub fn extract_pdf(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, ExtractError> {
     let doc = pdf::load(bytes)?;
     let pdf = pdf::extract_text_of(&doc)?;
-    let signatures =
-        crate::signature::verify(bytes, Some(&doc), crate::signature::trust::global());
+    let signatures = crate::signature::verify(bytes, Some(&doc), crate::signature::trust::global());
     drop(doc);
     let lines = source_lines(&pdf);
     let mut metadata = decree30::parse(&lines, types);

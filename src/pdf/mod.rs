@@ -95,7 +95,6 @@ pub fn extract_text(bytes: &[u8]) -> Result<PdfText, PdfError> {
 
 /// [`extract_text`] of a document already loaded (the caller keeps it for more work).
 pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
-    let doc = doc;
     let pages = doc.get_pages();
     if pages.is_empty() {
         return Err(PdfError::NoPages);
@@ -121,7 +120,7 @@ pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
         producer,
     };
     for (number, page_id) in pages {
-        let (width, height) = page_size(&doc, page_id);
+        let (width, height) = page_size(doc, page_id);
         let has_images = doc
             .get_page_images(page_id)
             .map(|i| !i.is_empty())
@@ -133,7 +132,7 @@ pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
             has_images,
             ..PageText::default()
         };
-        match content::page_glyphs(&doc, page_id) {
+        match content::page_glyphs(doc, page_id) {
             Ok(glyphs) => {
                 page.char_count = glyphs
                     .glyphs

@@ -101,7 +101,8 @@ pub struct RawCertificate {
 
 impl RawCertificate {
     pub fn from_der(der: &[u8]) -> Result<RawCertificate, String> {
-        let cert = Certificate::from_der(der).map_err(|e| format!("certificate unreadable: {e}"))?;
+        let cert =
+            Certificate::from_der(der).map_err(|e| format!("certificate unreadable: {e}"))?;
         Ok(RawCertificate {
             cert,
             der: der.to_vec(),
@@ -199,9 +200,15 @@ fn children(mut contents: &[u8]) -> Result<Vec<&[u8]>, String> {
     Ok(out)
 }
 
-/// The raw signed attributes of the first SignerInfo and the raw certificates, read from
-/// the original encoding of a ContentInfo(SignedData).
-fn raw_parts(der: &[u8]) -> Result<(Option<Vec<u8>>, Vec<Vec<u8>>), String> {
+/// What of a SignedData must be read in its original encoding: the first SignerInfo's
+/// signed attributes (re-tagged as a SET) and the certificates.
+struct RawParts {
+    signed_attrs: Option<Vec<u8>>,
+    certificates: Vec<Vec<u8>>,
+}
+
+/// [`RawParts`] of the original encoding of a ContentInfo(SignedData).
+fn raw_parts(der: &[u8]) -> Result<RawParts, String> {
     let (_, content_info) = tlv(der)?;
     let parts = children(content_info)?;
     let explicit = parts.get(1).ok_or("ContentInfo has no content")?;
@@ -232,15 +239,15 @@ fn raw_parts(der: &[u8]) -> Result<(Option<Vec<u8>>, Vec<Vec<u8>>), String> {
         .next()
         .ok_or("SignedData has no SignerInfo")?;
     let (_, info) = tlv(first)?;
-    let signed_attrs = children(info)?
-        .into_iter()
-        .find(|f| f[0] == 0xA0)
-        .map(|f| {
-            let mut set = f.to_vec();
-            set[0] = 0x31;
-            set
-        });
-    Ok((signed_attrs, certificates))
+    let signed_attrs = children(info)?.into_iter().find(|f| f[0] == 0xA0).map(|f| {
+        let mut set = f.to_vec();
+        set[0] = 0x31;
+        set
+    });
+    Ok(RawParts {
+        signed_attrs,
+        certificates,
+    })
 }
 
 /// Decodes `/Contents` (DER, or BER as some signers write it, then zero padding).
@@ -279,8 +286,10 @@ pub fn parse(contents: &[u8]) -> Result<Parsed, String> {
         .next()
         .cloned()
         .ok_or("SignedData has no SignerInfo")?;
-    let (signed_attrs_der, raw_certs) = raw_parts(&contents[..used])?;
-    let certificates = raw_certs
+    let raw = raw_parts(&contents[..used])?;
+    let signed_attrs_der = raw.signed_attrs;
+    let certificates = raw
+        .certificates
         .iter()
         .filter_map(|der| RawCertificate::from_der(der).ok())
         .collect();
@@ -430,7 +439,10 @@ pub fn verify_signature(
                 let (pss_digest, salt) = match &params {
                     Some(p) => (
                         DigestAlg::from_oid(&p.hash.oid).ok_or_else(|| {
-                            SigFailure::Unsupported(format!("RSA-PSS hash {} is not supported", p.hash.oid))
+                            SigFailure::Unsupported(format!(
+                                "RSA-PSS hash {} is not supported",
+                                p.hash.oid
+                            ))
                         })?,
                         p.salt_len as usize,
                     ),
@@ -439,10 +451,18 @@ pub fn verify_signature(
                 };
                 let hashed = pss_digest.digest(message);
                 let result = match pss_digest {
-                    DigestAlg::Sha1 => key.verify(Pss::<sha1::Sha1>::new_with_salt(salt), &hashed, signature),
-                    DigestAlg::Sha256 => key.verify(Pss::<sha2::Sha256>::new_with_salt(salt), &hashed, signature),
-                    DigestAlg::Sha384 => key.verify(Pss::<sha2::Sha384>::new_with_salt(salt), &hashed, signature),
-                    DigestAlg::Sha512 => key.verify(Pss::<sha2::Sha512>::new_with_salt(salt), &hashed, signature),
+                    DigestAlg::Sha1 => {
+                        key.verify(Pss::<sha1::Sha1>::new_with_salt(salt), &hashed, signature)
+                    }
+                    DigestAlg::Sha256 => {
+                        key.verify(Pss::<sha2::Sha256>::new_with_salt(salt), &hashed, signature)
+                    }
+                    DigestAlg::Sha384 => {
+                        key.verify(Pss::<sha2::Sha384>::new_with_salt(salt), &hashed, signature)
+                    }
+                    DigestAlg::Sha512 => {
+                        key.verify(Pss::<sha2::Sha512>::new_with_salt(salt), &hashed, signature)
+                    }
                 };
                 result
                     .map(|_| "RSA-PSS")
@@ -463,8 +483,9 @@ pub fn verify_signature(
                 Some("1.2.840.10045.3.1.7") => {
                     let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
                         .map_err(|e| SigFailure::Invalid(format!("P-256 key unreadable: {e}")))?;
-                    let sig = p256::ecdsa::Signature::from_der(signature)
-                        .map_err(|e| SigFailure::Invalid(format!("ECDSA signature unreadable: {e}")))?;
+                    let sig = p256::ecdsa::Signature::from_der(signature).map_err(|e| {
+                        SigFailure::Invalid(format!("ECDSA signature unreadable: {e}"))
+                    })?;
                     key.verify_prehash(&hashed, &sig)
                         .map(|_| "ECDSA P-256")
                         .map_err(|_| SigFailure::Invalid("ECDSA signature does not verify".into()))
@@ -472,8 +493,9 @@ pub fn verify_signature(
                 Some("1.3.132.0.34") => {
                     let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
                         .map_err(|e| SigFailure::Invalid(format!("P-384 key unreadable: {e}")))?;
-                    let sig = p384::ecdsa::Signature::from_der(signature)
-                        .map_err(|e| SigFailure::Invalid(format!("ECDSA signature unreadable: {e}")))?;
+                    let sig = p384::ecdsa::Signature::from_der(signature).map_err(|e| {
+                        SigFailure::Invalid(format!("ECDSA signature unreadable: {e}"))
+                    })?;
                     key.verify_prehash(&hashed, &sig)
                         .map(|_| "ECDSA P-384")
                         .map_err(|_| SigFailure::Invalid("ECDSA signature does not verify".into()))
@@ -488,7 +510,7 @@ pub fn verify_signature(
 }
 
 /// The attributes of a distinguished name that people read.
-#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct NameParts {
     pub common_name: Option<String>,
     pub organization: Option<String>,

@@ -46,8 +46,10 @@ impl Found {
 static BYTE_RANGE: LazyLock<Regex> = LazyLock::new(|| {
     // ASCII classes (?-u): on binary data Unicode classes push the regex engine onto its
     // slowest path.
-    Regex::new(r"(?-u)/ByteRange\s*\[\s*(-?\d{1,12})\s+(-?\d{1,12})\s+(-?\d{1,12})\s+(-?\d{1,12})\s*\]")
-        .unwrap()
+    Regex::new(
+        r"(?-u)/ByteRange\s*\[\s*(-?\d{1,12})\s+(-?\d{1,12})\s+(-?\d{1,12})\s+(-?\d{1,12})\s*\]",
+    )
+    .unwrap()
 });
 static SUB_FILTER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u)/SubFilter\s*/([A-Za-z0-9._#-]{1,64})").unwrap());
@@ -132,7 +134,9 @@ fn contents_of(bytes: &[u8], r: &[i64]) -> Result<Vec<u8>, String> {
         return Err("/ByteRange does not hold four numbers".into());
     };
     if [a, b, c, d].iter().any(|&n| n < 0) {
-        return Err(format!("/ByteRange [{a} {b} {c} {d}] holds a negative number"));
+        return Err(format!(
+            "/ByteRange [{a} {b} {c} {d}] holds a negative number"
+        ));
     }
     let len = bytes.len() as i64;
     if a != 0 {
@@ -165,8 +169,7 @@ fn contents_of(bytes: &[u8], r: &[i64]) -> Result<Vec<u8>, String> {
     Ok(der)
 }
 
-static CONTENTS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u)/Contents\s*<").unwrap());
+static CONTENTS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?-u)/Contents\s*<").unwrap());
 
 /// The `/Contents <hex>` of the dictionary around `position` (within a few KB).
 fn dictionary_contents(bytes: &[u8], position: usize) -> Option<Vec<u8>> {
@@ -177,7 +180,11 @@ fn dictionary_contents(bytes: &[u8], position: usize) -> Option<Vec<u8>> {
         .find_iter(window)
         .min_by_key(|m| (from + m.start()).abs_diff(position))?;
     let start = from + found.end();
-    let end = start + bytes[start..].iter().take(MAX_CONTENTS_HEX).position(|&b| b == b'>')?;
+    let end = start
+        + bytes[start..]
+            .iter()
+            .take(MAX_CONTENTS_HEX)
+            .position(|&b| b == b'>')?;
     let der = hex_decode(&bytes[start..end]).ok()?;
     (!der.iter().all(|&b| b == 0)).then_some(der)
 }
@@ -281,7 +288,8 @@ pub fn parse_pdf_date(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
                 .filter(|s| !s.is_empty())
                 .filter_map(|s| s.parse().ok())
                 .collect();
-            let secs = nums.first().copied().unwrap_or(0) * 3600 + nums.get(1).copied().unwrap_or(0) * 60;
+            let secs =
+                nums.first().copied().unwrap_or(0) * 3600 + nums.get(1).copied().unwrap_or(0) * 60;
             FixedOffset::east_opt(if sign == '-' { -secs } else { secs })?
         }
         _ => FixedOffset::east_opt(0)?,
@@ -299,11 +307,18 @@ mod tests {
     #[test]
     fn byte_ranges_are_checked_against_the_file() {
         let mut pdf = b"%PDF-1.7\n1 0 obj <</Type/Sig/SubFilter/adbe.pkcs7.detached/M(D:20240402111053+07'00')/Name(Nguy\\341n)/ByteRange [0 80 90 20] /Contents <3082>>>endobj".to_vec();
-        pdf.resize(110, b' ');
+        pdf.resize(200, b' ');
         let found = find_signatures(&pdf);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].sub_filter.as_deref(), Some("adbe.pkcs7.detached"));
-        assert!(found[0].contents.is_err(), "the gap is not the /Contents string");
+        // The ranges do not frame /Contents: it is read from the dictionary, and flagged.
+        assert!(!found[0].frames_contents);
+        assert_eq!(found[0].contents.as_deref().ok(), Some(&[0x30, 0x82][..]));
+        assert_eq!(
+            found[0].pdf_time.as_deref(),
+            Some("D:20240402111053+07'00'")
+        );
+        assert_eq!(found[0].name.as_deref(), Some("Nguyán"));
         for (range, why) in [
             ("[0 10 5 20]", "overlap"),
             ("[0 10 200 20]", "beyond the end"),
@@ -322,7 +337,9 @@ mod tests {
     #[test]
     fn pdf_dates() {
         assert_eq!(
-            parse_pdf_date("D:20240402111053+07'00'").unwrap().to_rfc3339(),
+            parse_pdf_date("D:20240402111053+07'00'")
+                .unwrap()
+                .to_rfc3339(),
             "2024-04-02T04:10:53+00:00"
         );
         assert_eq!(

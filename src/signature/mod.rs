@@ -101,12 +101,8 @@ impl Status {
 /// The signer as the certificate names them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Signer {
-    pub common_name: Option<String>,
-    pub organization: Option<String>,
-    pub organizational_unit: Option<String>,
-    pub locality: Option<String>,
-    pub state: Option<String>,
-    pub country: Option<String>,
+    #[serde(flatten)]
+    pub name: cms::NameParts,
     /// Certificate serial number, hex.
     pub serial: String,
     pub issuer: String,
@@ -193,7 +189,11 @@ impl Verification {
 
     /// Whether every signature chains to a trust anchor (`None`: none configured).
     pub fn trusted(&self) -> Option<bool> {
-        let all: Vec<Option<bool>> = self.signatures.iter().map(SignatureReport::trusted).collect();
+        let all: Vec<Option<bool>> = self
+            .signatures
+            .iter()
+            .map(SignatureReport::trusted)
+            .collect();
         if all.iter().all(Option::is_none) {
             return None;
         }
@@ -206,7 +206,7 @@ impl Verification {
         let names: Vec<String> = self
             .signatures
             .iter()
-            .filter_map(|s| s.signer.as_ref().and_then(|p| p.common_name.clone()))
+            .filter_map(|s| s.signer.as_ref().and_then(|p| p.name.common_name.clone()))
             .fold(Vec::new(), |mut acc, n| {
                 if !acc.contains(&n) {
                     acc.push(n);
@@ -238,17 +238,21 @@ impl Verification {
             ),
             Status::Malformed
                 if self.signatures.iter().any(|s| {
-                    s.detail.as_deref().is_some_and(|d| d.contains("beyond the end"))
+                    s.detail
+                        .as_deref()
+                        .is_some_and(|d| d.contains("beyond the end"))
                 }) =>
             {
                 "Chữ ký số trong tệp thuộc về tệp gốc đầy đủ; bản này là bản trích hoặc bị cắt \
                  nên không kiểm tra được chữ ký"
                     .into()
             }
-            Status::Malformed => "Cảnh báo: chữ ký số trong tệp bị hỏng, không kiểm tra được".into(),
-            Status::Unsupported => format!(
-                "Tệp có chữ ký số của {who}{when} theo dạng hệ thống chưa kiểm tra được"
-            ),
+            Status::Malformed => {
+                "Cảnh báo: chữ ký số trong tệp bị hỏng, không kiểm tra được".into()
+            }
+            Status::Unsupported => {
+                format!("Tệp có chữ ký số của {who}{when} theo dạng hệ thống chưa kiểm tra được")
+            }
         };
         if overall.valid() {
             if self
@@ -278,7 +282,7 @@ impl Verification {
         let first = &self.signatures[0];
         json!({
             "valid": overall.valid(),
-            "signer": first.signer.as_ref().and_then(|s| s.common_name.clone()),
+            "signer": first.signer.as_ref().and_then(|s| s.name.common_name.clone()),
             "signed_at": first.signed_at.map(|t| t.to_rfc3339()),
             "covers_whole_file": self.covers_whole_file(),
             "status": overall.as_str(),
@@ -367,11 +371,19 @@ fn signed_digests(
 ) -> HashMap<usize, Vec<u8>> {
     let mut groups: HashMap<DigestAlg, Vec<(usize, usize, usize, usize)>> = HashMap::new();
     for (i, (f, p)) in found.iter().zip(parsed).enumerate() {
-        let (Ok(p), Ok(_)) = (p, &f.contents) else { continue };
+        let (Ok(p), Ok(_)) = (p, &f.contents) else {
+            continue;
+        };
         let Ok(alg) = p.digest_alg() else { continue };
-        let [_, b, c, d] = f.byte_range[..] else { continue };
+        let [_, b, c, d] = f.byte_range[..] else {
+            continue;
+        };
         // adbe.pkcs7.sha1 signs the SHA-1 of the bytes, whatever the CMS digest.
-        let alg = if p.encapsulated().is_some() { DigestAlg::Sha1 } else { alg };
+        let alg = if p.encapsulated().is_some() {
+            DigestAlg::Sha1
+        } else {
+            alg
+        };
         groups
             .entry(alg)
             .or_default()
@@ -453,12 +465,7 @@ fn check_one(
         let not_before = cms::time_of(&validity.not_before);
         let not_after = cms::time_of(&validity.not_after);
         report.signer = Some(Signer {
-            common_name: parts.common_name,
-            organization: parts.organization,
-            organizational_unit: parts.organizational_unit,
-            locality: parts.locality,
-            state: parts.state,
-            country: parts.country,
+            name: parts,
             serial: hex::encode(tbs.serial_number().as_bytes()),
             issuer: cms::display_name(tbs.issuer()),
             not_before,
@@ -489,7 +496,8 @@ fn check_one(
             report.weak_algorithm = true;
             if content != *data_digest {
                 report.status = Status::DigestMismatch;
-                report.detail = Some("the SHA-1 of the signed bytes differs from the signed one".into());
+                report.detail =
+                    Some("the SHA-1 of the signed bytes differs from the signed one".into());
                 return report;
             }
             alg.digest(&content)
@@ -541,7 +549,9 @@ fn check_one(
             let content: Vec<u8> = match p.encapsulated() {
                 Some(c) => c,
                 None => match f.byte_range[..] {
-                    [_, b, c, d] => [&bytes[..b as usize], &bytes[c as usize..(c + d) as usize]].concat(),
+                    [_, b, c, d] => {
+                        [&bytes[..b as usize], &bytes[c as usize..(c + d) as usize]].concat()
+                    }
                     _ => Vec::new(),
                 },
             };

@@ -41,12 +41,14 @@ fn object_headers(bytes: &[u8]) -> Vec<(u32, usize, usize)> {
             while *i > 0 && bytes[*i - 1].is_ascii_digit() && end - *i < 10 {
                 *i -= 1;
             }
-            (*i < end).then(|| (*i, end))
+            (*i < end).then_some((*i, end))
         };
         if !skip_space(&mut i) || digits(&mut i).is_none() || !skip_space(&mut i) {
             continue;
         }
-        let Some((start, end)) = digits(&mut i) else { continue };
+        let Some((start, end)) = digits(&mut i) else {
+            continue;
+        };
         if start > 0 && !pdf_space(bytes[start - 1]) {
             continue;
         }
@@ -95,7 +97,13 @@ pub struct Analyzer<'a> {
 }
 
 /// Everything reachable from `object`, not following links back up the tree.
-fn reach(doc: &Document, object: &Object, out: &mut HashMap<ObjectId, u32>, page: u32, budget: &mut usize) {
+fn reach(
+    doc: &Document,
+    object: &Object,
+    out: &mut HashMap<ObjectId, u32>,
+    page: u32,
+    budget: &mut usize,
+) {
     if *budget == 0 {
         return;
     }
@@ -119,9 +127,18 @@ fn reach(doc: &Document, object: &Object, out: &mut HashMap<ObjectId, u32>, page
     }
 }
 
-fn reach_dict(doc: &Document, d: &Dictionary, out: &mut HashMap<ObjectId, u32>, page: u32, budget: &mut usize) {
+fn reach_dict(
+    doc: &Document,
+    d: &Dictionary,
+    out: &mut HashMap<ObjectId, u32>,
+    page: u32,
+    budget: &mut usize,
+) {
     for (key, value) in d.iter() {
-        if matches!(key.as_slice(), b"Parent" | b"P" | b"Annots" | b"StructParents" | b"B") {
+        if matches!(
+            key.as_slice(),
+            b"Parent" | b"P" | b"Annots" | b"StructParents" | b"B"
+        ) {
             continue;
         }
         reach(doc, value, out, page, budget);
@@ -145,7 +162,9 @@ impl<'a> Analyzer<'a> {
         let mut object_streams = HashMap::new();
         let mut load_whole_before = 0usize;
         for (id, object) in &doc.objects {
-            let Ok(stream) = object.as_stream() else { continue };
+            let Ok(stream) = object.as_stream() else {
+                continue;
+            };
             if name(&stream.dict, b"Type") != Some(b"ObjStm") {
                 continue;
             }
@@ -224,7 +243,9 @@ impl<'a> Analyzer<'a> {
                 if hops > 32 {
                     break;
                 }
-                let Ok(node) = doc.get_dictionary(id) else { break };
+                let Ok(node) = doc.get_dictionary(id) else {
+                    break;
+                };
                 if let Ok(resources) = node.get(b"Resources") {
                     reach(doc, resources, &mut content, number, &mut budget);
                 }
@@ -325,7 +346,13 @@ impl<'a> Analyzer<'a> {
     }
 
     /// Whether `keys` of object `id` are the same in the signed revision and now.
-    fn same_in_signed(&self, end: usize, id: ObjectId, now: &Dictionary, keys: &[&[u8]]) -> Result<bool, String> {
+    fn same_in_signed(
+        &self,
+        end: usize,
+        id: ObjectId,
+        now: &Dictionary,
+        keys: &[&[u8]],
+    ) -> Result<bool, String> {
         Ok(match self.signed_version(end, id)? {
             Some(then) => keys.iter().all(|k| then.get(k).ok() == now.get(k).ok()),
             // The object did not exist when signed.
@@ -370,38 +397,67 @@ impl<'a> Analyzer<'a> {
             }
             if d.has(b"ByteRange") {
                 changes.allowed.insert("chữ ký số".into());
-            } else if kind == Some(b"Annot") || name(d, b"Subtype") == Some(b"Widget") || (d.has(b"Rect") && d.has(b"Subtype")) {
+            } else if kind == Some(b"Annot")
+                || name(d, b"Subtype") == Some(b"Widget")
+                || (d.has(b"Rect") && d.has(b"Subtype"))
+            {
                 changes.allowed.insert("chú thích, ô chữ ký".into());
             } else if d.has(b"FT") || d.has(b"Fields") {
                 changes.allowed.insert("trường biểu mẫu".into());
             } else if kind == Some(b"Page") {
                 let page = self.pages.get(&id).copied().unwrap_or(0);
-                match self.same_in_signed(end, id, d, &[b"Contents", b"Resources", b"MediaBox", b"CropBox", b"Rotate"]) {
+                match self.same_in_signed(
+                    end,
+                    id,
+                    d,
+                    &[
+                        b"Contents",
+                        b"Resources",
+                        b"MediaBox",
+                        b"CropBox",
+                        b"Rotate",
+                    ],
+                ) {
                     Ok(true) => {
-                        changes.allowed.insert("danh sách chú thích của trang".into());
+                        changes
+                            .allowed
+                            .insert("danh sách chú thích của trang".into());
                     }
                     Ok(false) => {
                         if seen_pages.insert(page) {
-                            changes.content.insert(format!("mô tả trang {page} (nội dung, tài nguyên hoặc khổ trang)"));
+                            changes.content.insert(format!(
+                                "mô tả trang {page} (nội dung, tài nguyên hoặc khổ trang)"
+                            ));
                         }
                     }
                     Err(e) => changes.unknown = Some(e),
                 }
             } else if kind == Some(b"Pages") {
-                match self.same_in_signed(end, id, d, &[b"Kids", b"Count", b"Resources", b"MediaBox"]) {
+                match self.same_in_signed(
+                    end,
+                    id,
+                    d,
+                    &[b"Kids", b"Count", b"Resources", b"MediaBox"],
+                ) {
                     Ok(true) => {}
                     Ok(false) => {
-                        changes.content.insert("cây trang (thêm, bớt hoặc thay trang)".into());
+                        changes
+                            .content
+                            .insert("cây trang (thêm, bớt hoặc thay trang)".into());
                     }
                     Err(e) => changes.unknown = Some(e),
                 }
             } else if kind == Some(b"Catalog") {
                 match self.same_in_signed(end, id, d, &[b"Pages"]) {
                     Ok(true) => {
-                        changes.allowed.insert("danh mục tài liệu (biểu mẫu, dữ liệu xác thực)".into());
+                        changes
+                            .allowed
+                            .insert("danh mục tài liệu (biểu mẫu, dữ liệu xác thực)".into());
                     }
                     Ok(false) => {
-                        changes.content.insert("cây trang được thay bằng cây khác".into());
+                        changes
+                            .content
+                            .insert("cây trang được thay bằng cây khác".into());
                     }
                     Err(e) => changes.unknown = Some(e),
                 }

@@ -40,7 +40,9 @@ impl ChainStatus {
         match self {
             ChainStatus::Trusted { anchor } => format!("Tin cậy (gốc: {anchor})"),
             ChainStatus::UntrustedRoot { root } => format!("Chứng thư gốc không tin cậy ({root})"),
-            ChainStatus::IssuerUnknown { issuer } => format!("Không xác định tổ chức cấp ({issuer})"),
+            ChainStatus::IssuerUnknown { issuer } => {
+                format!("Không xác định tổ chức cấp ({issuer})")
+            }
             ChainStatus::Broken { .. } => "Chuỗi chứng thư không hợp lệ".into(),
             ChainStatus::NoTrustAnchors => "Chưa đối chiếu (chưa cấu hình chứng thư gốc)".into(),
         }
@@ -64,7 +66,8 @@ impl TrustStore {
                     continue;
                 }
             };
-            let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut paths: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             paths.sort();
             for path in paths {
                 let ext = path
@@ -75,7 +78,9 @@ impl TrustStore {
                     continue;
                 }
                 match store.add_file(&path) {
-                    Ok(0) => store.problems.push(format!("{}: no certificate", path.display())),
+                    Ok(0) => store
+                        .problems
+                        .push(format!("{}: no certificate", path.display())),
                     Ok(_) => {}
                     Err(e) => store.problems.push(format!("{}: {e}", path.display())),
                 }
@@ -135,7 +140,9 @@ impl TrustStore {
                 .anchors
                 .iter()
                 .chain(intermediates.iter())
-                .filter(|c| c.cert.tbs_certificate().subject() == issuer_name && c.der != current.der)
+                .filter(|c| {
+                    c.cert.tbs_certificate().subject() == issuer_name && c.der != current.der
+                })
                 .collect();
             let self_signed = tbs.subject() == issuer_name;
             let mut next = None;

@@ -248,6 +248,33 @@ const DOCUMENT_COLUMNS: &str = "id, unit_code, status, source, source_ref, file_
      abstract, signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
      needs_ocr, text_source, pages, field_evidence, signature";
 
+/// Inserts a document's extraction warnings and citations on an open transaction.
+macro_rules! insert_findings_tx {
+    ($tx:expr, $id:expr, $doc:expr) => {{
+        for (code, message) in &$doc.warnings {
+            sqlx::query("INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)")
+                .bind($id)
+                .bind(code)
+                .bind(message)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for (position, c) in $doc.citations.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO citations (document_id, position, number_symbol, cited_type, cited_date) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind($id)
+            .bind(position as i64)
+            .bind(&c.number_symbol)
+            .bind(&c.cited_type)
+            .bind(c.cited_date)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
 /// Inserts a document with its file row, text, warnings, citations, audit entry and
 /// change-log entry on an open transaction, and evaluates to the new id. A macro rather
 /// than a function so that it compiles for each backend's transaction type (like
@@ -314,27 +341,7 @@ macro_rules! insert_document_tx {
                 .bind(&$doc.text)
                 .execute(&mut *$tx)
                 .await?;
-            for (code, message) in &$doc.warnings {
-                sqlx::query("INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)")
-                    .bind(id)
-                    .bind(code)
-                    .bind(message)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-            for (position, c) in $doc.citations.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO citations (document_id, position, number_symbol, cited_type, cited_date) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(id)
-                .bind(position as i64)
-                .bind(&c.number_symbol)
-                .bind(&c.cited_type)
-                .bind(c.cited_date)
-                .execute(&mut *$tx)
-                .await?;
-            }
+            insert_findings_tx!($tx, id, $doc);
             let detail = serde_json::json!({
                 "status": $doc.status.as_str(),
                 "reason": $doc.status_reason,
@@ -397,7 +404,9 @@ macro_rules! record_from_row {
                 text_source: row.try_get("text_source")?,
                 pages: row.try_get("pages")?,
                 field_evidence: row.try_get::<Json<Value>, _>("field_evidence")?.0,
-                signature: row.try_get::<Option<Json<Value>>, _>("signature")?.map(|j| j.0),
+                signature: row
+                    .try_get::<Option<Json<Value>>, _>("signature")?
+                    .map(|j| j.0),
             },
         }
     }};

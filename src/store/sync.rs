@@ -328,31 +328,11 @@ impl Store {
                         .bind(document_id)
                         .execute(&mut *tx)
                         .await?;
-                    for (code, message) in &doc.warnings {
-                        sqlx::query("INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)")
-                            .bind(document_id)
-                            .bind(code)
-                            .bind(message)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
                     sqlx::query("DELETE FROM citations WHERE document_id = $1")
                         .bind(document_id)
                         .execute(&mut *tx)
                         .await?;
-                    for (position, c) in doc.citations.iter().enumerate() {
-                        sqlx::query(
-                            "INSERT INTO citations (document_id, position, number_symbol, cited_type, cited_date) \
-                             VALUES ($1, $2, $3, $4, $5)",
-                        )
-                        .bind(document_id)
-                        .bind(position as i64)
-                        .bind(&c.number_symbol)
-                        .bind(&c.cited_type)
-                        .bind(c.cited_date)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
+                    insert_findings_tx!(tx, *document_id, doc);
                     let detail = serde_json::json!({
                         "version": old.version + 1, "from": old.status.as_str(), "to": doc.status.as_str(),
                         "reason": doc.status_reason, "file_sha256": doc.file.sha256,

@@ -540,17 +540,8 @@ impl SyncEngine {
                     });
                     let result = match bytes {
                         Ok(bytes) => {
-                            package::prepare(
-                                package_id.clone(),
-                                bytes,
-                                source,
-                                &self.settings.ingest.default_unit,
-                                &self.settings.publication,
-                                self.types,
-                                &self.blobs,
-                                dry_run,
-                            )
-                            .await
+                            self.prepare(package_id.clone(), bytes, source, dry_run)
+                                .await
                         }
                         Err(f) => Err(f),
                     };
@@ -651,17 +642,7 @@ impl SyncEngine {
                     // The package's identity is its content: the same file dropped twice
                     // is one package.
                     let package_id = crate::extract::sha256_hex(&bytes);
-                    let result = package::prepare(
-                        package_id,
-                        bytes,
-                        source,
-                        &self.settings.ingest.default_unit,
-                        &self.settings.publication,
-                        self.types,
-                        &self.blobs,
-                        dry_run,
-                    )
-                    .await;
+                    let result = self.prepare(package_id, bytes, source, dry_run).await;
                     Some((name, claim, result))
                 }
             })
@@ -757,6 +738,26 @@ impl SyncEngine {
                 }
             }
         }
+    }
+
+    async fn prepare(
+        &self,
+        package_id: String,
+        bytes: Vec<u8>,
+        source: &SourceConfig,
+        dry_run: bool,
+    ) -> Result<Ready, Failure> {
+        package::prepare(
+            package_id,
+            bytes,
+            source,
+            &self.settings.ingest.default_unit,
+            &self.settings.publication,
+            self.types,
+            &self.blobs,
+            dry_run,
+        )
+        .await
     }
 
     /// Plans and commits one prepared package; in a dry run, reports the plan instead.

@@ -65,16 +65,19 @@ impl SignedAttachment {
     /// one intact two-signer decision and one whose signed bytes were altered.
     pub fn fixtures(repo: &std::path::Path) -> Vec<SignedAttachment> {
         let dir = repo.join("tests/fixtures/signed");
-        [("03-two-signers.pdf", "000.49.24.H44", true), ("06-byte-flipped.pdf", "000.47.24.H44", false)]
-            .into_iter()
-            .filter_map(|(name, unit, expect_public)| {
-                Some(SignedAttachment {
-                    pdf: std::fs::read(dir.join(name)).ok()?,
-                    unit: unit.to_string(),
-                    expect_public,
-                })
+        [
+            ("03-two-signers.pdf", "000.49.24.H44", true),
+            ("06-byte-flipped.pdf", "000.47.24.H44", false),
+        ]
+        .into_iter()
+        .filter_map(|(name, unit, expect_public)| {
+            Some(SignedAttachment {
+                pdf: std::fs::read(dir.join(name)).ok()?,
+                unit: unit.to_string(),
+                expect_public,
             })
-            .collect()
+        })
+        .collect()
     }
 }
 
@@ -595,7 +598,11 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
         let date = m.issued_date.value.expect("a dated fixture");
         let number_symbol = m.number_symbol().expect("a numbered fixture");
         let (number, notation) = number_symbol.split_once('/').expect("number/symbol");
-        let external_id = format!("{},{},{number_symbol}", signed.unit, date.format("%Y/%m/%d"));
+        let external_id = format!(
+            "{},{},{number_symbol}",
+            signed.unit,
+            date.format("%Y/%m/%d")
+        );
         let package = Package {
             header: MessageHeader {
                 from: Some(Organization {
@@ -607,7 +614,9 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
                 code_number: Some(number.to_string()),
                 code_notation: Some(notation.to_string()),
                 place: m.place.value.clone(),
-                promulgation_date: Some(edxml::LenientDate::new(date.format("%Y/%m/%d").to_string())),
+                promulgation_date: Some(edxml::LenientDate::new(
+                    date.format("%Y/%m/%d").to_string(),
+                )),
                 type_name: m.doc_type.value.clone(),
                 subject: m.abstract_text.value.clone(),
                 signer_full_name: m.signer_name.value.clone(),
@@ -619,13 +628,24 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
                 description: None,
             }],
             attachments: vec![
-                edxml::encode_attachment("signed", "van-ban-da-ky.pdf", "application/pdf", &signed.pdf, false)
-                    .expect("raw attachment"),
+                edxml::encode_attachment(
+                    "signed",
+                    "van-ban-da-ky.pdf",
+                    "application/pdf",
+                    &signed.pdf,
+                    false,
+                )
+                .expect("raw attachment"),
             ],
             ..Package::default()
         };
         let id = b.hub_id();
-        b.push(id, &signed.unit, "edoc", edxml::write_document(&package).into_bytes());
+        b.push(
+            id,
+            &signed.unit,
+            "edoc",
+            edxml::write_document(&package).into_bytes(),
+        );
         if signed.expect_public {
             b.expected.public.insert(
                 external_id,

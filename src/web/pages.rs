@@ -391,8 +391,16 @@ fn signature_section(record: &DocumentRecord) -> String {
         }
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(signer.and_then(|p| p.common_name.as_deref()).unwrap_or("—")),
-            escape(signer.and_then(|p| p.organization.as_deref()).unwrap_or("—")),
+            escape(
+                signer
+                    .and_then(|p| p.name.common_name.as_deref())
+                    .unwrap_or("—")
+            ),
+            escape(
+                signer
+                    .and_then(|p| p.name.organization.as_deref())
+                    .unwrap_or("—")
+            ),
             escape(&when),
             escape(&result),
             escape(&certificate),

@@ -70,7 +70,11 @@ fn extract_prints_the_json_contract() {
             .unwrap()
             .contains("339")
     );
-    assert_eq!(json["signature"], serde_json::Value::Null, "an unsigned file");
+    assert_eq!(
+        json["signature"],
+        serde_json::Value::Null,
+        "an unsigned file"
+    );
 }
 
 #[test]
@@ -88,7 +92,11 @@ fn extract_reports_signatures_with_the_configured_anchors() {
         )
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let s = &json["signature"];
     assert_eq!(s["valid"], true);
@@ -102,7 +110,10 @@ fn extract_reports_signatures_with_the_configured_anchors() {
     assert_eq!(sigs.len(), 2);
     assert_eq!(sigs[0]["status"], "intact_with_later_changes");
     assert_eq!(sigs[0]["chain"]["status"], "trusted");
-    assert_eq!(sigs[1]["signer"]["common_name"], "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH");
+    assert_eq!(
+        sigs[1]["signer"]["common_name"],
+        "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH"
+    );
     assert_eq!(sigs[1]["revocation"], "not_checked");
 }
 

@@ -13,8 +13,9 @@ fn fixtures() -> PathBuf {
 }
 
 fn test_anchors() -> TrustStore {
-    let store = TrustStore::load(&[Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("config/trust-anchors/test-only")]);
+    let store = TrustStore::load(&[
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/trust-anchors/test-only")
+    ]);
     assert_eq!(store.len(), 1, "{:?}", store.problems);
     store
 }
@@ -33,7 +34,12 @@ fn every_fixture_verifies_as_it_was_made() {
         let v = verify(&read(file), None, &anchors);
         let summary = v.summary_json();
         let overall = v.overall().unwrap();
-        assert_eq!(overall.as_str(), want["status"], "{file}: {:#?}", v.signatures);
+        assert_eq!(
+            overall.as_str(),
+            want["status"],
+            "{file}: {:#?}",
+            v.signatures
+        );
         assert_eq!(summary["count"], want["count"], "{file}");
         if let Some(valid) = want.get("valid") {
             assert_eq!(&summary["valid"], valid, "{file}");
@@ -48,7 +54,7 @@ fn every_fixture_verifies_as_it_was_made() {
             let got: Vec<Value> = v
                 .signatures
                 .iter()
-                .map(|s| s.signer.as_ref().unwrap().common_name.clone().into())
+                .map(|s| s.signer.as_ref().unwrap().name.common_name.clone().into())
                 .collect();
             assert_eq!(&Value::Array(got), signers, "{file}");
         }
@@ -59,7 +65,7 @@ fn every_fixture_verifies_as_it_was_made() {
         let first = &v.signatures[0];
         if let Some(org) = want.get("organization") {
             assert_eq!(
-                first.signer.as_ref().unwrap().organization.as_deref(),
+                first.signer.as_ref().unwrap().name.organization.as_deref(),
                 org.as_str(),
                 "{file}"
             );
@@ -70,9 +76,17 @@ fn every_fixture_verifies_as_it_was_made() {
         if let Some(digest) = want.get("digest") {
             assert_eq!(first.digest_algorithm.as_deref(), digest.as_str(), "{file}");
         }
-        assert_eq!(first.weak_algorithm, want.get("weak") == Some(&Value::Bool(true)), "{file}");
+        assert_eq!(
+            first.weak_algorithm,
+            want.get("weak") == Some(&Value::Bool(true)),
+            "{file}"
+        );
         if let Some(valid_at) = want.get("certificate_valid_at_signing") {
-            assert_eq!(first.certificate_valid_at_signing, valid_at.as_bool(), "{file}");
+            assert_eq!(
+                first.certificate_valid_at_signing,
+                valid_at.as_bool(),
+                "{file}"
+            );
         }
         if let Some(trusted) = want.get("trusted") {
             assert_eq!(v.trusted(), trusted.as_bool(), "{file}: {:?}", first.chain);
@@ -103,14 +117,25 @@ fn chains_name_their_anchor_or_what_is_missing() {
     assert_eq!(none.signatures[0].chain, Some(ChainStatus::NoTrustAnchors));
     assert_eq!(none.trusted(), None);
     let line = none.message().unwrap();
-    assert!(line.starts_with("Đã ký số bởi Nguyễn Văn Thử lúc "), "{line}");
+    assert!(
+        line.starts_with("Đã ký số bởi Nguyễn Văn Thử lúc "),
+        "{line}"
+    );
     assert!(line.contains("tệp còn nguyên vẹn"), "{line}");
     assert!(line.contains("chưa đối chiếu với chứng thư gốc"), "{line}");
     let expired = verify(&read("07-expired-certificate.pdf"), None, &anchors);
-    assert!(expired.message().unwrap().contains("không còn hiệu lực vào lúc ký"));
+    assert!(
+        expired
+            .message()
+            .unwrap()
+            .contains("không còn hiệu lực vào lúc ký")
+    );
     let changed = verify(&read("05-signed-then-content-changed.pdf"), None, &anchors);
     let line = changed.message().unwrap();
-    assert!(line.starts_with("Cảnh báo: nội dung tệp đã bị thay đổi"), "{line}");
+    assert!(
+        line.starts_with("Cảnh báo: nội dung tệp đã bị thay đổi"),
+        "{line}"
+    );
     assert!(
         changed.signatures[0]
             .later_changes
@@ -133,7 +158,9 @@ fn chains_name_their_anchor_or_what_is_missing() {
 /// The signed bytes of a fixture with `f` applied to its `/Contents` hex.
 fn with_contents(name: &str, f: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
     let mut bytes = read(name);
-    let range = vanban::signature::find::find_signatures(&bytes)[0].byte_range.clone();
+    let range = vanban::signature::find::find_signatures(&bytes)[0]
+        .byte_range
+        .clone();
     let (start, end) = (range[1] as usize + 1, range[2] as usize - 1);
     let mut hex = bytes[start..end].to_vec();
     f(&mut hex);
@@ -147,7 +174,10 @@ fn hostile_signatures_get_clear_statuses_and_never_panic() {
     let anchors = test_anchors();
     let status = |bytes: &[u8]| {
         let v = verify(bytes, None, &anchors);
-        (v.signatures[0].status, v.signatures[0].detail.clone().unwrap_or_default())
+        (
+            v.signatures[0].status,
+            v.signatures[0].detail.clone().unwrap_or_default(),
+        )
     };
     // Garbage where the CMS should be.
     let garbage = with_contents("01-rsa-invisible.pdf", |hex| {
@@ -166,7 +196,10 @@ fn hostile_signatures_get_clear_statuses_and_never_panic() {
         }
     });
     let (s, d) = status(&truncated);
-    assert!(matches!(s, Status::Malformed | Status::InvalidSignature), "{s:?}: {d}");
+    assert!(
+        matches!(s, Status::Malformed | Status::InvalidSignature),
+        "{s:?}: {d}"
+    );
     // The signature value itself altered: the digest still matches, the key does not.
     let forged = with_contents("01-rsa-invisible.pdf", |hex| {
         let n = hex.iter().rposition(|&b| b != b'0').unwrap();
@@ -176,7 +209,10 @@ fn hostile_signatures_get_clear_statuses_and_never_panic() {
     assert_eq!(s, Status::InvalidSignature, "{d}");
     // Ranges pointing outside the file, overlapping, not at zero.
     let original = read("01-rsa-invisible.pdf");
-    let at = original.windows(10).position(|w| w == b"/ByteRange").unwrap();
+    let at = original
+        .windows(10)
+        .position(|w| w == b"/ByteRange")
+        .unwrap();
     let close = at + original[at..].iter().position(|&b| b == b']').unwrap();
     for (range, why) in [
         ("[0 100 99999999 10", "beyond the end"),
@@ -196,17 +232,31 @@ fn hostile_signatures_get_clear_statuses_and_never_panic() {
     let mut many = original.clone();
     for i in 0..150 {
         many.extend_from_slice(
-            format!("\n{} 0 obj <</Type/Sig/ByteRange [0 {} 20 5] /Contents <00>>> endobj", 900 + i, 10 + i)
-                .as_bytes(),
+            format!(
+                "\n{} 0 obj <</Type/Sig/ByteRange [0 {} 20 5] /Contents <00>>> endobj",
+                900 + i,
+                10 + i
+            )
+            .as_bytes(),
         );
     }
     let v = verify(&many, None, &anchors);
     assert!(v.signatures.len() <= vanban::signature::find::MAX_SIGNATURES);
     assert!(v.signatures.len() > 100);
-    assert!(v.signatures.iter().skip(1).all(|s| s.status == Status::Malformed));
+    assert!(
+        v.signatures
+            .iter()
+            .skip(1)
+            .all(|s| s.status == Status::Malformed)
+    );
     assert_eq!(v.overall(), Some(Status::Malformed));
     // Not a PDF at all, empty, random bytes: no signatures, no panic.
-    for junk in [&b""[..], b"%PDF-1.7", &[0xffu8; 4096][..], b"/ByteRange [0 1 2"] {
+    for junk in [
+        &b""[..],
+        b"%PDF-1.7",
+        &[0xffu8; 4096][..],
+        b"/ByteRange [0 1 2",
+    ] {
         assert!(!verify(junk, None, &anchors).is_signed());
     }
 }
@@ -215,8 +265,13 @@ fn hostile_signatures_get_clear_statuses_and_never_panic() {
 fn a_huge_certificate_or_deep_nesting_is_refused_cleanly() {
     // A /Contents of nested constructed values, far deeper than any real CMS. The range
     // numbers are zero-padded to a fixed width so the offsets can be written in place.
-    let hex: String = [0x30u8, 0x80].repeat(5000).iter().map(|b| format!("{b:02x}")).collect();
-    let head = "%PDF-1.7\n1 0 obj <</Type/Sig/ByteRange [0 GGGGGGGGGG HHHHHHHHHH 0000000010] /Contents ";
+    let hex: String = [0x30u8, 0x80]
+        .repeat(5000)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let head =
+        "%PDF-1.7\n1 0 obj <</Type/Sig/ByteRange [0 GGGGGGGGGG HHHHHHHHHH 0000000010] /Contents ";
     let gap_start = head.len();
     let gap_end = gap_start + hex.len() + 2;
     let pdf = format!("{head}<{hex}>>> endobj\n{}", " ".repeat(64))
@@ -224,7 +279,12 @@ fn a_huge_certificate_or_deep_nesting_is_refused_cleanly() {
         .replacen("HHHHHHHHHH", &format!("{gap_end:010}"), 1);
     let v = verify(pdf.as_bytes(), None, &test_anchors());
     assert_eq!(v.signatures.len(), 1);
-    assert_eq!(v.signatures[0].status, Status::Malformed, "{:?}", v.signatures[0].detail);
+    assert_eq!(
+        v.signatures[0].status,
+        Status::Malformed,
+        "{:?}",
+        v.signatures[0].detail
+    );
     assert!(v.signatures[0].detail.as_deref().unwrap().contains("CMS"));
 }
 
@@ -275,7 +335,10 @@ async fn signed_documents_are_stored_served_and_shown() {
     for broken in ["05-signed-then-content-changed.pdf", "06-byte-flipped.pdf"] {
         let (_, status, reason) = &ids[broken];
         assert_eq!(status, "needs_review", "{broken}");
-        assert!(reason.contains("Chữ ký số không hợp lệ"), "{broken}: {reason}");
+        assert!(
+            reason.contains("Chữ ký số không hợp lệ"),
+            "{broken}: {reason}"
+        );
     }
     app.sync_index().await;
 
@@ -301,7 +364,10 @@ async fn signed_documents_are_stored_served_and_shown() {
         "{message}"
     );
     assert_eq!(record["signatures"].as_array().unwrap().len(), 2);
-    assert_eq!(record["signatures"][1]["signer"]["common_name"], "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH");
+    assert_eq!(
+        record["signatures"][1]["signer"]["common_name"],
+        "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH"
+    );
 
     // The page says it in Vietnamese, with the details.
     let (_, _, page) = app.get(&format!("/van-ban/{signed}")).await;

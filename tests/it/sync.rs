@@ -243,7 +243,8 @@ async fn assert_synced(node: &Node, hub: &FakeHub, scenario: &Scenario) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_with_every_lifecycle_event_and_faults_syncs_to_exactly_the_public_set() {
     let mut options = ScenarioOptions::mixed(41, 180);
-    options.signed = vanban::sync::scenario::SignedAttachment::fixtures(Path::new(env!("CARGO_MANIFEST_DIR")));
+    options.signed =
+        vanban::sync::scenario::SignedAttachment::fixtures(Path::new(env!("CARGO_MANIFEST_DIR")));
     assert_eq!(options.signed.len(), 2);
     let scenario = generate(&options);
     assert!(scenario.packages.len() > 250, "a few hundred packages");
@@ -306,7 +307,10 @@ async fn a_hub_with_every_lifecycle_event_and_faults_syncs_to_exactly_the_public
     let verification = vanban::web::signatures_of(&signed).expect("signatures stored");
     assert_eq!(verification.signatures.len(), 2);
     assert!(verification.valid());
-    let original = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/signed/03-two-signers.pdf")).unwrap();
+    let original = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/signed/03-two-signers.pdf"),
+    )
+    .unwrap();
     assert_eq!(signed.file_sha256, vanban::extract::sha256_hex(&original));
     let broken = node
         .store
@@ -318,7 +322,12 @@ async fn a_hub_with_every_lifecycle_event_and_faults_syncs_to_exactly_the_public
         .find(|r| r.fields.signature.is_some())
         .expect("the altered signed file waits for review");
     let trail = node.store.audit_trail(broken.id).await.unwrap();
-    assert!(trail[0].detail["reason"].as_str().unwrap().contains("Chữ ký số không hợp lệ"));
+    assert!(
+        trail[0].detail["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Chữ ký số không hợp lệ")
+    );
 
     // Every run is recorded with its counts.
     let runs = node.store.runs(Some("hub"), 100).await.unwrap();
