@@ -73,12 +73,31 @@ fn text_after(window: &[u8], key: &[u8]) -> Option<String> {
                 match rest[i] {
                     b'\\' if i + 1 < rest.len() => {
                         i += 1;
-                        out.push(match rest[i] {
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            other => other,
-                        });
+                        match rest[i] {
+                            b'n' => out.push(b'\n'),
+                            b'r' => out.push(b'\r'),
+                            b't' => out.push(b'\t'),
+                            b'b' => out.push(0x08),
+                            b'f' => out.push(0x0c),
+                            // Octal: up to three digits.
+                            b'0'..=b'7' => {
+                                let mut value = 0u32;
+                                let mut digits = 0;
+                                while digits < 3
+                                    && i < rest.len()
+                                    && (b'0'..=b'7').contains(&rest[i])
+                                {
+                                    value = value * 8 + u32::from(rest[i] - b'0');
+                                    i += 1;
+                                    digits += 1;
+                                }
+                                i -= 1;
+                                out.push(value as u8);
+                            }
+                            // A backslash before a line end continues the string.
+                            b'\r' | b'\n' => {}
+                            other => out.push(other),
+                        }
                     }
                     b'(' => {
                         depth += 1;
