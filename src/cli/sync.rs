@@ -309,7 +309,15 @@ async fn status(
     let now = chrono::Utc::now();
     let names: Vec<String> = match &source {
         Some(n) => vec![n.clone()],
-        None => settings.sync.sources.keys().cloned().collect(),
+        None => {
+            let mut names: Vec<String> = settings.sync.sources.keys().cloned().collect();
+            for known in store.known_sources().await? {
+                if !names.contains(&known) {
+                    names.push(known);
+                }
+            }
+            names
+        }
     };
     let mut sources = Vec::new();
     for name in &names {

@@ -509,6 +509,19 @@ impl Store {
         })
     }
 
+    /// Every source the database has seen (in the ledger or in the run history), so a
+    /// source removed from the configuration, or the demo's, still shows in `sync status`.
+    pub async fn known_sources(&self) -> Result<Vec<String>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT DISTINCT source FROM sync_packages UNION SELECT DISTINCT source FROM sync_runs ORDER BY 1",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        })
+    }
+
     /// Makes a failed or set-aside package due again with a fresh attempt count; `None`
     /// resets every set-aside package of the source. Returns how many rows changed.
     pub async fn reset_packages(

@@ -80,8 +80,11 @@ pub async fn prepare(
     // Parsing, inflating and PDF extraction are CPU work: off the async threads.
     tokio::task::spawn_blocking(move || {
         let package_sha256 = sha256_hex(&bytes);
-        let imported = import_edxml(&bytes, types)
-            .map_err(|e| Failure::permanent(format!("gói edXML không đọc được: {e}")))?;
+        let imported = import_edxml(&bytes, types).map_err(|e| match e {
+            // Already says "gói edXML không đọc được (…)".
+            crate::extract::ExtractError::Edxml(_) => Failure::permanent(e.to_string()),
+            e => Failure::permanent(format!("gói edXML không đọc được: {e}")),
+        })?;
         let organ = imported
             .package
             .header

@@ -453,6 +453,75 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
         packages: Vec::new(),
         expected: Expected::default(),
     };
+    // Signed originals first: they are what a newcomer to the demo looks for.
+    for signed in &options.signed {
+        let x = crate::extract::extract_pdf(&signed.pdf, crate::doctypes::DocTypeTable::builtin())
+            .expect("a signed fixture reads");
+        let m = &x.metadata;
+        let date = m.issued_date.value.expect("a dated fixture");
+        let number_symbol = m.number_symbol().expect("a numbered fixture");
+        let (number, notation) = number_symbol.split_once('/').expect("number/symbol");
+        let external_id = format!(
+            "{},{},{number_symbol}",
+            signed.unit,
+            date.format("%Y/%m/%d")
+        );
+        let package = Package {
+            header: MessageHeader {
+                from: Some(Organization {
+                    organ_id: Some(signed.unit.clone()),
+                    organ_name: m.issuer.value.clone(),
+                    ..Organization::default()
+                }),
+                document_id: Some(external_id.clone()),
+                code_number: Some(number.to_string()),
+                code_notation: Some(notation.to_string()),
+                place: m.place.value.clone(),
+                promulgation_date: Some(edxml::LenientDate::new(
+                    date.format("%Y/%m/%d").to_string(),
+                )),
+                type_name: m.doc_type.value.clone(),
+                subject: m.abstract_text.value.clone(),
+                signer_full_name: m.signer_name.value.clone(),
+                ..MessageHeader::default()
+            },
+            manifest: vec![Reference {
+                content_id: Some("cid:signed".into()),
+                attachment_name: Some(format!("{}.pdf", number_symbol.replace('/', "_"))),
+                description: None,
+            }],
+            attachments: vec![
+                edxml::encode_attachment(
+                    "signed",
+                    "van-ban-da-ky.pdf",
+                    "application/pdf",
+                    &signed.pdf,
+                    false,
+                )
+                .expect("raw attachment"),
+            ],
+            ..Package::default()
+        };
+        let id = b.hub_id();
+        b.push(
+            id,
+            &signed.unit,
+            "edoc",
+            edxml::write_document(&package).into_bytes(),
+        );
+        if signed.expect_public {
+            b.expected.public.insert(
+                external_id,
+                ExpectedDoc {
+                    number_symbol,
+                    abstract_text: m.abstract_text.value.clone().unwrap_or_default(),
+                    unit: signed.unit.clone(),
+                },
+            );
+        } else {
+            b.expected.hidden.insert(external_id, "broken_signature");
+        }
+    }
     let mut docs = Vec::new();
     for _ in 0..options.documents {
         let doc = b.next_doc();
@@ -590,74 +659,6 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
             "edoc",
             edxml::write_status(&header).into_bytes(),
         );
-    }
-    for signed in &options.signed {
-        let x = crate::extract::extract_pdf(&signed.pdf, crate::doctypes::DocTypeTable::builtin())
-            .expect("a signed fixture reads");
-        let m = &x.metadata;
-        let date = m.issued_date.value.expect("a dated fixture");
-        let number_symbol = m.number_symbol().expect("a numbered fixture");
-        let (number, notation) = number_symbol.split_once('/').expect("number/symbol");
-        let external_id = format!(
-            "{},{},{number_symbol}",
-            signed.unit,
-            date.format("%Y/%m/%d")
-        );
-        let package = Package {
-            header: MessageHeader {
-                from: Some(Organization {
-                    organ_id: Some(signed.unit.clone()),
-                    organ_name: m.issuer.value.clone(),
-                    ..Organization::default()
-                }),
-                document_id: Some(external_id.clone()),
-                code_number: Some(number.to_string()),
-                code_notation: Some(notation.to_string()),
-                place: m.place.value.clone(),
-                promulgation_date: Some(edxml::LenientDate::new(
-                    date.format("%Y/%m/%d").to_string(),
-                )),
-                type_name: m.doc_type.value.clone(),
-                subject: m.abstract_text.value.clone(),
-                signer_full_name: m.signer_name.value.clone(),
-                ..MessageHeader::default()
-            },
-            manifest: vec![Reference {
-                content_id: Some("cid:signed".into()),
-                attachment_name: Some(format!("{}.pdf", number_symbol.replace('/', "_"))),
-                description: None,
-            }],
-            attachments: vec![
-                edxml::encode_attachment(
-                    "signed",
-                    "van-ban-da-ky.pdf",
-                    "application/pdf",
-                    &signed.pdf,
-                    false,
-                )
-                .expect("raw attachment"),
-            ],
-            ..Package::default()
-        };
-        let id = b.hub_id();
-        b.push(
-            id,
-            &signed.unit,
-            "edoc",
-            edxml::write_document(&package).into_bytes(),
-        );
-        if signed.expect_public {
-            b.expected.public.insert(
-                external_id,
-                ExpectedDoc {
-                    number_symbol,
-                    abstract_text: m.abstract_text.value.clone().unwrap_or_default(),
-                    unit: signed.unit.clone(),
-                },
-            );
-        } else {
-            b.expected.hidden.insert(external_id, "broken_signature");
-        }
     }
     for i in 0..options.malformed {
         let doc = b.next_doc();

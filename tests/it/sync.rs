@@ -879,4 +879,24 @@ async fn the_sync_commands_report_what_they_do() {
         out.contains("token (give it to ops") && out.contains("\"ops:*:"),
         "{out}"
     );
+
+    // A source taken out of the configuration keeps its history in `status`.
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(
+        &bare,
+        format!(
+            "[storage]\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_vanban"))
+        .arg("--config")
+        .arg(&bare)
+        .args(["sync", "status"])
+        .output()
+        .unwrap();
+    let out = text(&status);
+    assert!(out.contains("source hub (not configured)"), "{out}");
+    assert!(out.contains("recent runs:\n    #"), "{out}");
 }
