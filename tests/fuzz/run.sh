@@ -35,4 +35,4 @@ for target in pdf_reader header_parser edxml_parse signature; do
     -max_total_time="$SECONDS_PER_TARGET" -max_len=262144 -rss_limit_mb=2048 -timeout=10 \
     2>&1 | tee "/tmp/vanban-fuzz-$target.log" | grep -E "^(#[0-9]+ +DONE|Done|==|SUMMARY)" || true
 done
-echo "logs: /tmp/vanban-fuzz-pdf_reader.log /tmp/vanban-fuzz-header_parser.log"
+echo "logs: /tmp/vanban-fuzz-{pdf_reader,header_parser,edxml_parse,signature}.log"
