@@ -69,6 +69,15 @@ impl<'a> ContentLexer<'a> {
         }
     }
 
+    /// The next object (string, number, name, array, dictionary), or `None` when a keyword
+    /// or the end comes first. Used to read single values from raw file bytes too.
+    pub fn next_object(&mut self) -> Option<Object> {
+        match self.token(0) {
+            Token::Object(object) => Some(object),
+            _ => None,
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.data.get(self.pos).copied()
     }

@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
+use crate::pdf::lexer::ContentLexer;
+
 /// Refuse to consider more signature dictionaries than this (a file of thousands is an
 /// attack on our time, not a document).
 pub const MAX_SIGNATURES: usize = 200;
@@ -61,66 +63,8 @@ static OBJ: LazyLock<Regex> =
 /// A PDF text string (`(...)` literal or `<...>` hex, PDFDoc or UTF-16BE) after `key`.
 fn text_after(window: &[u8], key: &[u8]) -> Option<String> {
     let at = window.windows(key.len()).position(|w| w == key)? + key.len();
-    let rest = &window[at..];
-    let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
-    let rest = &rest[start..];
-    let raw = match rest.first()? {
-        b'(' => {
-            let mut out = Vec::new();
-            let mut depth = 0usize;
-            let mut i = 1;
-            while i < rest.len() && out.len() < 4096 {
-                match rest[i] {
-                    b'\\' if i + 1 < rest.len() => {
-                        i += 1;
-                        match rest[i] {
-                            b'n' => out.push(b'\n'),
-                            b'r' => out.push(b'\r'),
-                            b't' => out.push(b'\t'),
-                            b'b' => out.push(0x08),
-                            b'f' => out.push(0x0c),
-                            // Octal: up to three digits.
-                            b'0'..=b'7' => {
-                                let mut value = 0u32;
-                                let mut digits = 0;
-                                while digits < 3
-                                    && i < rest.len()
-                                    && (b'0'..=b'7').contains(&rest[i])
-                                {
-                                    value = value * 8 + u32::from(rest[i] - b'0');
-                                    i += 1;
-                                    digits += 1;
-                                }
-                                i -= 1;
-                                out.push(value as u8);
-                            }
-                            // A backslash before a line end continues the string.
-                            b'\r' | b'\n' => {}
-                            other => out.push(other),
-                        }
-                    }
-                    b'(' => {
-                        depth += 1;
-                        out.push(b'(');
-                    }
-                    b')' if depth == 0 => break,
-                    b')' => {
-                        depth -= 1;
-                        out.push(b')');
-                    }
-                    other => out.push(other),
-                }
-                i += 1;
-            }
-            out
-        }
-        b'<' => {
-            let end = rest.iter().position(|&b| b == b'>')?;
-            hex_decode(&rest[1..end]).ok()?
-        }
-        _ => return None,
-    };
-    let text = lopdf::decode_text_string(&lopdf::Object::string_literal(raw)).ok()?;
+    let value = ContentLexer::new(&window[at..]).next_object()?;
+    let text = lopdf::decode_text_string(&value).ok()?;
     let text = text.trim().to_string();
     (!text.is_empty()).then_some(text)
 }
