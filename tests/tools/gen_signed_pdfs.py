@@ -71,24 +71,15 @@ def make_cert(subject, key, issuer_name, issuer_key, *, ca=False, not_before=Non
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
         )
     )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-    else:
-        builder = builder.add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+    # A CA signs certificates; a signer's key is for non-repudiation (content commitment).
+    builder = builder.add_extension(
+        x509.KeyUsage(
+            digital_signature=True, content_commitment=not ca, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+            encipher_only=False, decipher_only=False,
+        ),
+        critical=True,
+    )
     return builder.sign(issuer_key, hashes.SHA256())
 
 

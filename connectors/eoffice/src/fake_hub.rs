@@ -189,8 +189,8 @@ impl FakeHub {
         let app = Router::new()
             .route("/oauth/token", post(token))
             .route("/v1/oauth/token", post(token))
-            .route("/{verb}", post(verb_root))
-            .route("/v1/{verb}", post(verb_v1))
+            .route("/{verb}", post(verb))
+            .route("/v1/{verb}", post(verb))
             .with_state(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -337,22 +337,15 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn verb_root(
+/// Both `/{verb}` and the provincial `/v1/{verb}` paths; the path is what gets signed.
+async fn verb(
     State(shared): State<Arc<Shared>>,
     Path(verb): Path<String>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(shared, &verb, &format!("/{verb}"), headers, body).await
-}
-
-async fn verb_v1(
-    State(shared): State<Arc<Shared>>,
-    Path(verb): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(shared, &verb, &format!("/v1/{verb}"), headers, body).await
+    handle(shared, &verb, uri.path(), headers, body).await
 }
 
 /// Checks the caller's credentials the way the configured scheme demands; the error says
