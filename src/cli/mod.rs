@@ -153,6 +153,13 @@ pub enum BenchCommand {
         /// Where the indexes are built (default: the system temp directory).
         #[arg(long, value_name = "DIR")]
         work_dir: Option<PathBuf>,
+        /// Keep the tantivy index in DIR and reuse it on the next run with the same
+        /// document count (for tuning queries without re-indexing).
+        #[arg(long, value_name = "DIR")]
+        index_dir: Option<PathBuf>,
+        /// Leave out the SQLite FTS5 baseline (tuning runs only: no ratios).
+        #[arg(long)]
+        skip_fts5: bool,
     },
 }
 
@@ -349,13 +356,19 @@ async fn run_async(
                     queries,
                     postgres,
                     work_dir,
+                    index_dir,
+                    skip_fts5,
                 },
         } => {
             let report = crate::search::bench::run(
-                docs,
-                queries,
-                postgres.as_deref(),
-                work_dir.as_deref(),
+                crate::search::bench::BenchOptions {
+                    docs,
+                    queries,
+                    postgres: postgres.as_deref(),
+                    work_dir: work_dir.as_deref(),
+                    index_dir: index_dir.as_deref(),
+                    skip_fts5,
+                },
                 |stage| eprintln!("bench search: {stage}…"),
             )
             .await?;

@@ -214,11 +214,33 @@ pub fn number_symbol_query_keys(parts: &[String]) -> Vec<String> {
     keys
 }
 
+/// Abbreviations citizens type for types and bodies, with the words they stand for.
+pub const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("qd", "quyet dinh"),
+    ("nd", "nghi dinh"),
+    ("nq", "nghi quyet"),
+    ("tt", "thong tu"),
+    ("ct", "chi thi"),
+    ("kh", "ke hoach"),
+    ("tb", "thong bao"),
+    ("bc", "bao cao"),
+    ("cv", "cong van"),
+    ("ubnd", "uy ban nhan dan"),
+    ("hdnd", "hoi dong nhan dan"),
+    ("tthc", "thu tuc hanh chinh"),
+    ("vbqppl", "van ban quy pham phap luat"),
+    ("tp", "thanh pho"),
+];
+
 /// Which form a tokenizer emits.
 #[derive(Clone, Copy, Debug)]
 pub enum Form {
     Accent,
     Folded,
+    /// Folded syllables, plus the abbreviation of every expansion the text spells out
+    /// ("uy ban nhan dan" also yields `ubnd`), so a query word `ubnd` is one term lookup
+    /// instead of a phrase query: the form of the match-and-count fields.
+    FoldedWithAbbreviations,
     /// Adjacent folded syllables joined by `_`: a match means the words were adjacent.
     FoldedBigram,
 }
@@ -271,6 +293,37 @@ pub fn tokens(text: &str, form: Form) -> Vec<Token> {
                 position_length: 1,
             })
             .collect(),
+        Form::FoldedWithAbbreviations => {
+            let folded: Vec<String> = syllables.iter().map(|(_, _, s)| folded_form(s)).collect();
+            let mut out = Vec::with_capacity(folded.len() + folded.len() / 8);
+            for (position, ((from, to, _), word)) in syllables.iter().zip(&folded).enumerate() {
+                out.push(Token {
+                    offset_from: *from,
+                    offset_to: *to,
+                    position,
+                    text: word.clone(),
+                    position_length: 1,
+                });
+                for (abbreviation, expansion) in ABBREVIATIONS {
+                    let words = expansion.split(' ');
+                    let n = words.clone().count();
+                    if position + 1 >= n
+                        && words.eq(folded[position + 1 - n..=position]
+                            .iter()
+                            .map(String::as_str))
+                    {
+                        out.push(Token {
+                            offset_from: syllables[position + 1 - n].0,
+                            offset_to: *to,
+                            position,
+                            text: abbreviation.to_string(),
+                            position_length: 1,
+                        });
+                    }
+                }
+            }
+            out
+        }
         Form::FoldedBigram => syllables
             .windows(2)
             .enumerate()
@@ -308,6 +361,33 @@ mod tests {
         assert_eq!(accent_form("hòa"), "hoa2");
         assert_eq!(accent_form("đường"), "đương2");
         assert_eq!(folded_form("Đường"), "duong");
+    }
+
+    #[test]
+    fn match_form_adds_the_abbreviation_of_spelled_out_words() {
+        let words: Vec<String> = tokens(
+            "Ủy ban nhân dân xã Ngãi Giao ban hành Quyết định",
+            Form::FoldedWithAbbreviations,
+        )
+        .into_iter()
+        .map(|t| t.text)
+        .collect();
+        assert_eq!(
+            words,
+            [
+                "uy", "ban", "nhan", "dan", "ubnd", "xa", "ngai", "giao", "ban", "hanh", "quyet",
+                "dinh", "qd"
+            ]
+        );
+        let plain: Vec<String> = tokens("ban nhân dân", Form::FoldedWithAbbreviations)
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(
+            plain,
+            ["ban", "nhan", "dan"],
+            "a partial expansion adds nothing"
+        );
     }
 
     #[test]

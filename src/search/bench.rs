@@ -14,6 +14,8 @@ use super::query::SearchRequest;
 use crate::text::fold;
 
 pub const BENCH_SEED: u64 = 7;
+/// Queries of the mix whose first page is compared with the full ranking.
+const FIRST_PASS_SAMPLE: usize = 30;
 
 /// A query of the mix, with its kind for the report.
 pub struct BenchQuery {
@@ -96,6 +98,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 pub struct EngineResult {
     pub name: &'static str,
+    /// Column heading of the per-kind tables.
+    pub short: &'static str,
     pub index_time: Duration,
     pub index_bytes: u64,
     pub latencies: Vec<Duration>,
@@ -113,48 +117,85 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// What one `bench search` run does.
+pub struct BenchOptions<'a> {
+    pub docs: usize,
+    pub queries: usize,
+    pub postgres: Option<&'a str>,
+    pub work_dir: Option<&'a Path>,
+    /// Keep the tantivy index here and reuse it when it already holds `docs` documents
+    /// of the current schema (its build time is then reported as 0).
+    pub index_dir: Option<&'a Path>,
+    /// Skip the SQLite FTS5 baseline (tuning runs; the report then has no ratios).
+    pub skip_fts5: bool,
+}
+
 pub async fn run(
-    docs: usize,
-    queries: usize,
-    postgres: Option<&str>,
-    work_dir: Option<&Path>,
+    options: BenchOptions<'_>,
     mut progress: impl FnMut(&str),
 ) -> anyhow::Result<String> {
+    let BenchOptions {
+        docs,
+        queries,
+        postgres,
+        work_dir,
+        index_dir,
+        skip_fts5,
+    } = options;
     let tmp = tempfile::tempdir_in(work_dir.unwrap_or(&std::env::temp_dir()))?;
     let mix = query_mix(queries, docs);
     let mut results = Vec::new();
 
     // vanban (tantivy), on disk.
-    progress("indexing with tantivy");
-    let index_dir = tmp.path().join("tantivy");
+    let index_dir = index_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| tmp.path().join("tantivy"));
     let index = SearchIndex::open(&index_dir)?.with_writer_heap(512 << 20);
     let start = Instant::now();
-    let mut batch = Vec::with_capacity(1_000);
-    for doc in CorpusGenerator::new(BENCH_SEED, 1).take(docs) {
-        batch.push(doc);
-        if batch.len() == 1_000 {
-            index.upsert(&batch)?;
-            batch.clear();
+    if index.num_docs() != docs as u64 {
+        progress("indexing with tantivy");
+        index.clear()?;
+        let mut batch = Vec::with_capacity(1_000);
+        for doc in CorpusGenerator::new(BENCH_SEED, 1).take(docs) {
+            batch.push(doc);
+            if batch.len() == 1_000 {
+                index.upsert(&batch)?;
+                batch.clear();
+            }
         }
+        index.upsert(&batch)?;
+        index.commit(0)?;
+        index.compact()?;
     }
-    index.upsert(&batch)?;
-    index.commit(0)?;
-    index.compact()?;
     let index_time = start.elapsed();
-    let mut tantivy_api = EngineResult {
-        name: "vanban (tantivy), API query: top 20 + count + facets",
+    let engine = |name, short| EngineResult {
+        name,
+        short,
         index_time,
         index_bytes: dir_size(&index_dir),
         latencies: Vec::new(),
     };
-    let mut tantivy_top = EngineResult {
-        name: "vanban (tantivy), top 20 only",
-        index_time,
-        index_bytes: tantivy_api.index_bytes,
-        latencies: Vec::new(),
-    };
+    // The first round runs with the bitmap cache empty (a fresh server); the others after
+    // a warm-up round of their own kind.
+    let mut engines = [
+        engine(
+            "vanban (tantivy), API query, first round (cold cache)",
+            "vanban cold",
+        ),
+        engine("vanban (tantivy), top 20 only", "vanban top20"),
+        engine(
+            "vanban (tantivy), API query: top 20 + count + facets",
+            "vanban API",
+        ),
+    ];
     progress("querying tantivy");
-    for (round, with_facets) in [(0, false), (1, false), (2, true), (3, true)] {
+    for (with_facets, recorded_in) in [
+        (true, Some(0)),
+        (false, None),
+        (false, Some(1)),
+        (true, None),
+        (true, Some(2)),
+    ] {
         for q in &mix {
             let req = SearchRequest {
                 q: q.q.clone(),
@@ -165,41 +206,74 @@ pub async fn run(
             };
             let t = Instant::now();
             let _ = index.search(&req)?;
-            // The first round of each kind warms caches and is not recorded.
-            if round % 2 == 1 {
-                if with_facets {
-                    tantivy_api.latencies.push(t.elapsed());
-                } else {
-                    tantivy_top.latencies.push(t.elapsed());
-                }
+            if let Some(k) = recorded_in {
+                engines[k].latencies.push(t.elapsed());
             }
         }
     }
+    // How much of the full ranking's first page the first pass keeps (the full ranking
+    // scores every match: slow on purpose, so only a sample of the mix).
+    progress("comparing the first pass with the full ranking");
+    let full = SearchIndex::open(&index_dir)?.with_full_ranking_below(u64::MAX);
+    // (kind, kept, compared)
+    let mut overlap: Vec<(&str, usize, usize)> = Vec::new();
+    for q in mix.iter().step_by((mix.len() / FIRST_PASS_SAMPLE).max(1)) {
+        let req = SearchRequest {
+            q: q.q.clone(),
+            page: 1,
+            per_page: 20,
+            ..SearchRequest::default()
+        };
+        let fast: Vec<u64> = index
+            .search(&req)?
+            .hits
+            .iter()
+            .map(|h| h.record.id)
+            .collect();
+        let exact = full.search(&req)?;
+        let kept = exact
+            .hits
+            .iter()
+            .filter(|h| fast.contains(&h.record.id))
+            .count();
+        match overlap.iter_mut().find(|(kind, _, _)| *kind == q.kind) {
+            Some(row) => {
+                row.1 += kept;
+                row.2 += exact.hits.len();
+            }
+            None => overlap.push((q.kind, kept, exact.hits.len())),
+        }
+    }
+    drop(full);
     drop(index);
-    results.push(tantivy_top);
-    results.push(tantivy_api);
+    let [cold, top, api] = engines;
+    results.push(top);
+    results.push(api);
+    results.push(cold);
 
     // SQLite FTS5.
-    progress("indexing with SQLite FTS5");
-    let sqlite_path = tmp.path().join("fts5.db");
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display())).await?;
-    sqlx::query("PRAGMA journal_mode = WAL")
-        .execute(&pool)
-        .await?;
-    sqlx::query("PRAGMA synchronous = OFF")
-        .execute(&pool)
-        .await?;
-    sqlx::query(
+    if !skip_fts5 {
+        progress("indexing with SQLite FTS5");
+        let sqlite_path = tmp.path().join("fts5.db");
+        let pool =
+            sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display()))
+                .await?;
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await?;
+        sqlx::query("PRAGMA synchronous = OFF")
+            .execute(&pool)
+            .await?;
+        sqlx::query(
         "CREATE VIRTUAL TABLE fts USING fts5(number_symbol, doc_type, issuer, abstract, signer, body, \
          tokenize = 'unicode61 remove_diacritics 2')",
     )
     .execute(&pool)
     .await?;
-    let start = Instant::now();
-    let mut tx = pool.begin().await?;
-    for (i, doc) in CorpusGenerator::new(BENCH_SEED, 1).take(docs).enumerate() {
-        sqlx::query("INSERT INTO fts (rowid, number_symbol, doc_type, issuer, abstract, signer, body) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        let start = Instant::now();
+        let mut tx = pool.begin().await?;
+        for (i, doc) in CorpusGenerator::new(BENCH_SEED, 1).take(docs).enumerate() {
+            sqlx::query("INSERT INTO fts (rowid, number_symbol, doc_type, issuer, abstract, signer, body) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(doc.id as i64)
             .bind(&doc.number_symbol)
             .bind(&doc.doc_type)
@@ -209,45 +283,48 @@ pub async fn run(
             .bind(&doc.body)
             .execute(&mut *tx)
             .await?;
-        if i % 10_000 == 9_999 {
-            tx.commit().await?;
-            tx = pool.begin().await?;
-        }
-    }
-    tx.commit().await?;
-    sqlx::query("INSERT INTO fts(fts) VALUES('optimize')")
-        .execute(&pool)
-        .await?;
-    let mut fts5 = EngineResult {
-        name: "SQLite FTS5 remove_diacritics 2, top 20",
-        index_time: start.elapsed(),
-        index_bytes: std::fs::metadata(&sqlite_path)
-            .map(|m| m.len())
-            .unwrap_or(0),
-        latencies: Vec::new(),
-    };
-    progress("querying SQLite FTS5");
-    for round in 0..2 {
-        for q in &mix {
-            let words = baseline_words(&q.q);
-            let expression = words
-                .iter()
-                .map(|w| format!("\"{w}\""))
-                .collect::<Vec<_>>()
-                .join(" ");
-            let t = Instant::now();
-            let _ =
-                sqlx::query("SELECT rowid FROM fts WHERE fts MATCH $1 ORDER BY bm25(fts) LIMIT 20")
-                    .bind(&expression)
-                    .fetch_all(&pool)
-                    .await;
-            if round == 1 {
-                fts5.latencies.push(t.elapsed());
+            if i % 10_000 == 9_999 {
+                tx.commit().await?;
+                tx = pool.begin().await?;
             }
         }
+        tx.commit().await?;
+        sqlx::query("INSERT INTO fts(fts) VALUES('optimize')")
+            .execute(&pool)
+            .await?;
+        let mut fts5 = EngineResult {
+            name: "SQLite FTS5 remove_diacritics 2, top 20",
+            short: "SQLite FTS5",
+            index_time: start.elapsed(),
+            index_bytes: std::fs::metadata(&sqlite_path)
+                .map(|m| m.len())
+                .unwrap_or(0),
+            latencies: Vec::new(),
+        };
+        progress("querying SQLite FTS5");
+        for round in 0..2 {
+            for q in &mix {
+                let words = baseline_words(&q.q);
+                let expression = words
+                    .iter()
+                    .map(|w| format!("\"{w}\""))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let t = Instant::now();
+                let _ = sqlx::query(
+                    "SELECT rowid FROM fts WHERE fts MATCH $1 ORDER BY bm25(fts) LIMIT 20",
+                )
+                .bind(&expression)
+                .fetch_all(&pool)
+                .await;
+                if round == 1 {
+                    fts5.latencies.push(t.elapsed());
+                }
+            }
+        }
+        pool.close().await;
+        results.push(fts5);
     }
-    pool.close().await;
-    results.push(fts5);
 
     // PostgreSQL full-text search.
     if let Some(url) = postgres {
@@ -296,6 +373,7 @@ pub async fn run(
             .try_get(0)?;
         let mut pg = EngineResult {
             name: "PostgreSQL FTS + unaccent (GIN), top 20",
+            short: "PostgreSQL",
             index_time: start.elapsed(),
             index_bytes: size as u64,
             latencies: Vec::new(),
@@ -332,16 +410,33 @@ pub async fn run(
     );
     out.push_str("engine                                                 index time   index size     p50        p99     p50 vs FTS5\n");
     for r in &results {
+        let ratio = if fts5_p50.is_zero() {
+            "–".to_string()
+        } else {
+            format!("{:.2}×", r.p(0.5).as_secs_f64() / fts5_p50.as_secs_f64())
+        };
         out.push_str(&format!(
-            "{:<54} {:>9.1} s {:>9.1} MB {:>10} {:>10} {:>8.2}×\n",
+            "{:<54} {:>9.1} s {:>9.1} MB {:>10} {:>10} {:>9}\n",
             r.name,
             r.index_time.as_secs_f64(),
             r.index_bytes as f64 / 1e6,
             ms(r.p(0.5)),
             ms(r.p(0.99)),
-            r.p(0.5).as_secs_f64() / fts5_p50.as_secs_f64().max(1e-9),
+            ratio,
         ));
     }
+    let (kept, compared) = overlap
+        .iter()
+        .fold((0, 0), |(k, c), row| (k + row.1, c + row.2));
+    out.push_str(&format!(
+        "\nfirst pass: {:.1} % of the full ranking's top 20 kept ({kept} of {compared}; by kind: {})\n",
+        100.0 * kept as f64 / compared.max(1) as f64,
+        overlap
+            .iter()
+            .map(|(kind, k, c)| format!("{kind} {k}/{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
     let kinds: Vec<&str> = {
         let mut k: Vec<&str> = mix.iter().map(|q| q.kind).collect();
         k.dedup();
@@ -349,38 +444,31 @@ pub async fn run(
         k.dedup();
         k
     };
-    out.push_str("\np50 by query kind (ms):\n");
-    out.push_str(&format!("{:<20}", "kind"));
-    for r in &results {
-        out.push_str(&format!(
-            " {:>14}",
-            r.name
-                .split(',')
-                .next()
-                .unwrap_or(r.name)
-                .split(' ')
-                .next()
-                .unwrap_or("")
-        ));
-    }
-    out.push('\n');
-    for kind in kinds {
-        out.push_str(&format!("{kind:<20}"));
+    for (label, q) in [("p50", 0.5), ("p99", 0.99)] {
+        out.push_str(&format!("\n{label} by query kind (ms):\n"));
+        out.push_str(&format!("{:<20}", "kind"));
         for r in &results {
-            let mut lat: Vec<Duration> = r
-                .latencies
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| mix[i % mix.len()].kind == kind)
-                .map(|(_, d)| *d)
-                .collect();
-            lat.sort();
-            out.push_str(&format!(
-                " {:>14.2}",
-                percentile(&lat, 0.5).as_secs_f64() * 1000.0
-            ));
+            out.push_str(&format!(" {:>14}", r.short));
         }
         out.push('\n');
+        for kind in &kinds {
+            out.push_str(&format!("{kind:<20}"));
+            for r in &results {
+                let mut lat: Vec<Duration> = r
+                    .latencies
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mix[i % mix.len()].kind == *kind)
+                    .map(|(_, d)| *d)
+                    .collect();
+                lat.sort();
+                out.push_str(&format!(
+                    " {:>14.2}",
+                    percentile(&lat, q).as_secs_f64() * 1000.0
+                ));
+            }
+            out.push('\n');
+        }
     }
     Ok(out)
 }

@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod bitmaps;
 pub mod corpus;
 pub mod eval;
 pub mod query;
@@ -14,7 +15,6 @@ use std::sync::Mutex;
 
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tantivy::schema::{
     FAST, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -25,7 +25,7 @@ use crate::store::{DocumentRecord, NewCitation, Status, Store, StoreError};
 use analysis::{Form, VietnameseTokenizer};
 
 /// Bump when the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const VERSION_FILE: &str = "schema_version";
 /// Changes are re-read this far below the watermark: PostgreSQL hands out sequence numbers
 /// before commit, so a lower number can become visible after a higher one.
@@ -64,7 +64,12 @@ pub struct Fields {
     pub signer_accent: tantivy::schema::Field,
     pub signer_folded: tantivy::schema::Field,
     pub body_accent: tantivy::schema::Field,
-    pub body_folded: tantivy::schema::Field,
+    /// Every header field (type, abstract, issuer, signer, number-symbol), folded with
+    /// abbreviations: the first-pass ranking field.
+    pub head_folded: tantivy::schema::Field,
+    /// The header and the body, folded with abbreviations: what a query must match, what
+    /// is counted, and the body's share of the score.
+    pub all_folded: tantivy::schema::Field,
     pub bigrams: tantivy::schema::Field,
     pub ns_own: tantivy::schema::Field,
     pub ns_cited: tantivy::schema::Field,
@@ -103,7 +108,8 @@ fn build_schema() -> (Schema, Fields) {
         signer_accent: b.add_text_field("signer_accent", text("vi_accent", true)),
         signer_folded: b.add_text_field("signer_folded", text("vi_folded", true)),
         body_accent: b.add_text_field("body_accent", text("vi_accent", false)),
-        body_folded: b.add_text_field("body_folded", text("vi_folded", true)),
+        head_folded: b.add_text_field("head_folded", text("vi_match", false)),
+        all_folded: b.add_text_field("all_folded", text("vi_match", false)),
         bigrams: b.add_text_field("bigrams", text("vi_bigram", false)),
         ns_own: b.add_text_field("ns_own", STRING),
         ns_cited: b.add_text_field("ns_cited", STRING),
@@ -122,6 +128,13 @@ fn register_tokenizers(index: &Index) {
     manager.register(
         "vi_folded",
         TextAnalyzer::builder(VietnameseTokenizer { form: Form::Folded }).build(),
+    );
+    manager.register(
+        "vi_match",
+        TextAnalyzer::builder(VietnameseTokenizer {
+            form: Form::FoldedWithAbbreviations,
+        })
+        .build(),
     );
     manager.register(
         "vi_bigram",
@@ -247,7 +260,17 @@ pub struct SearchIndex {
     /// re-read every catch-up (a PostgreSQL sequence number can become visible late), but
     /// applied once. Empty after a restart, which only costs one re-application.
     applied: Mutex<std::collections::BTreeSet<i64>>,
+    /// Bitmaps of frequent terms per segment (see [`bitmaps`]).
+    pub(crate) bitmaps: std::sync::Arc<bitmaps::BitmapCache>,
+    /// Held here because the reader keeps only a weak reference to its warmers.
+    _warmer: std::sync::Arc<bitmaps::BitmapWarmer>,
+    /// Match sets up to this size are ranked in full, bigger ones through the first pass.
+    pub(crate) full_ranking_below: u64,
 }
+
+/// Memory for cached term bitmaps: at a million documents a common syllable takes
+/// ~125 KB, so this holds about two thousand of them.
+const BITMAP_CACHE_BYTES: usize = 256 << 20;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CommitPayload {
@@ -323,9 +346,17 @@ impl SearchIndex {
         writer_heap_bytes: usize,
     ) -> Result<SearchIndex, SearchError> {
         register_tokenizers(&index);
+        let bitmaps = std::sync::Arc::new(bitmaps::BitmapCache::new(BITMAP_CACHE_BYTES));
+        let warmer = std::sync::Arc::new(bitmaps::BitmapWarmer::new(
+            bitmaps.clone(),
+            fields.all_folded,
+            vec![fields.unit, fields.doc_type, fields.issuer, fields.year],
+        ));
+        let warmer_handle: std::sync::Arc<dyn tantivy::Warmer> = warmer.clone();
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            .warmers(vec![std::sync::Arc::downgrade(&warmer_handle)])
             .try_into()?;
         Ok(SearchIndex {
             index,
@@ -335,12 +366,22 @@ impl SearchIndex {
             writer_heap_bytes,
             dir,
             applied: Mutex::new(Default::default()),
+            bitmaps,
+            _warmer: warmer,
+            full_ranking_below: query::FULL_RANKING_BELOW,
         })
     }
 
     /// Sets the indexing memory budget (bulk loads want more than the default 64 MB).
     pub fn with_writer_heap(mut self, bytes: usize) -> SearchIndex {
         self.writer_heap_bytes = bytes;
+        self
+    }
+
+    /// Ranks every match set of up to `n` documents in full (`u64::MAX`: always; the
+    /// tests compare the first pass with this).
+    pub fn with_full_ranking_below(mut self, n: u64) -> SearchIndex {
+        self.full_ranking_below = n;
         self
     }
 
@@ -445,7 +486,19 @@ impl SearchIndex {
         d.add_text(f.abstract_accent, abstract_text);
         d.add_text(f.abstract_folded, abstract_text);
         d.add_text(f.body_accent, &doc.body);
-        d.add_text(f.body_folded, &doc.body);
+        let head = [
+            doc.doc_type.as_deref(),
+            doc.type_code.as_deref(),
+            doc.abstract_text.as_deref(),
+            Some(issuer_text.as_str()),
+            Some(signer.as_str()),
+            doc.number_symbol.as_deref(),
+        ];
+        for text in head.into_iter().flatten() {
+            d.add_text(f.head_folded, text);
+            d.add_text(f.all_folded, text);
+        }
+        d.add_text(f.all_folded, &doc.body);
         d.add_text(f.bigrams, format!("{abstract_text}\n{}", doc.body));
         if let Some(ns) = &doc.number_symbol {
             for key in analysis::number_symbol_keys(ns) {
@@ -663,24 +716,4 @@ pub fn hit_record(doc: &TantivyDocument, fields: &Fields) -> Option<HitRecord> {
     use tantivy::schema::Value as _;
     let raw = doc.get_first(fields.record)?.as_str()?;
     serde_json::from_str(raw).ok()
-}
-
-/// Facet counts as `[(value, count)]`, biggest first.
-pub fn buckets(aggregations: &Value, name: &str) -> Vec<(String, u64)> {
-    aggregations[name]["buckets"]
-        .as_array()
-        .map(|buckets| {
-            buckets
-                .iter()
-                .filter_map(|b| {
-                    let key = match &b["key"] {
-                        Value::String(s) => s.clone(),
-                        Value::Number(n) => n.as_f64().map(|f| (f as i64).to_string())?,
-                        _ => return None,
-                    };
-                    Some((key, b["doc_count"].as_u64().unwrap_or(0)))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -6,48 +6,37 @@
 //! and on adjacent syllables (bigrams) score higher. A query that looks like a
 //! number-symbol also matches the number-symbol keys, far above any text match, and a
 //! document's own number far above documents that merely cite it. When no document has
-//! every syllable, the query is retried with any syllable.
+//! every syllable, the query is retried with all syllables but one.
+//!
+//! Execution: the match set is a bitmap per segment (see [`super::bitmaps`]), which
+//! counts and facets in microseconds however many documents match; big match sets are
+//! ranked through a pruned single-field first pass and only its best candidates get the
+//! full score (see [`SearchIndex::run`] and ARCHITECTURE.md).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::ops::Bound;
 
 use chrono::NaiveDate;
+use roaring::RoaringBitmap;
 use serde::Serialize;
-use serde_json::Value;
-use tantivy::aggregation::AggregationCollector;
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
-    RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, EnableScoring, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, DocSet, Searcher, TantivyDocument, Term};
 use unicode_normalization::UnicodeNormalization;
 
 use super::analysis::{
-    accent_form, decode_telex, folded_form, has_marks, number_symbol_parts,
+    ABBREVIATIONS, accent_form, decode_telex, folded_form, has_marks, number_symbol_parts,
     number_symbol_query_keys, syllables,
 };
-use super::{Fields, HitRecord, SearchError, SearchIndex, buckets, days, hit_record, today};
+use super::{Fields, HitRecord, SearchError, SearchIndex, bitmaps, days, hit_record, today};
 use crate::doctypes::DocTypeTable;
 
-/// Abbreviations citizens type for types and bodies, with the words they stand for.
-const ABBREVIATIONS: &[(&str, &str)] = &[
-    ("qd", "quyet dinh"),
-    ("nd", "nghi dinh"),
-    ("nq", "nghi quyet"),
-    ("tt", "thong tu"),
-    ("ct", "chi thi"),
-    ("kh", "ke hoach"),
-    ("tb", "thong bao"),
-    ("bc", "bao cao"),
-    ("cv", "cong van"),
-    ("ubnd", "uy ban nhan dan"),
-    ("hdnd", "hoi dong nhan dan"),
-    ("tthc", "thu tuc hanh chinh"),
-    ("vbqppl", "van ban quy pham phap luat"),
-    ("tp", "thanh pho"),
-];
+/// Facet values listed per facet, biggest first.
+const FACET_SIZE: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,6 +136,8 @@ impl Weights {
     const ISSUER: f32 = 2.0;
     const SIGNER: f32 = 2.0;
     const BODY: f32 = 1.0;
+    /// An abbreviation (`ubnd`) met as its spelled-out words in a header field.
+    const ABBREVIATION: f32 = 3.0;
     /// Accent-preserving matches count this much more than folded ones.
     const ACCENT: f32 = 1.6;
     const BIGRAM: f32 = 1.5;
@@ -155,41 +146,74 @@ impl Weights {
     const CITED_NUMBER: f32 = 6.0;
 }
 
+/// A match set at most this big is ranked in full; a bigger one through a first pass
+/// that picks the best candidates by a single-field score (see [`SearchIndex::run`]).
+pub const FULL_RANKING_BELOW: u64 = 1_000;
+/// Candidates the first pass hands to the full ranking (at least; deeper pages get more).
+const RESCORE_WINDOW: usize = 200;
+
 fn term(field: Field, text: &str) -> Term {
     Term::from_field_text(field, text)
 }
 
-fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
-    Box::new(BoostQuery::new(query, boost))
-}
-
 fn term_query(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
-    boosted(
+    Box::new(BoostQuery::new(
         Box::new(TermQuery::new(
             term(field, text),
             IndexRecordOption::WithFreqs,
         )),
         boost,
-    )
+    ))
 }
 
-/// The ways one query syllable can match.
-/// `expand_abbreviations` is off for number-symbol queries: there "ubnd" and "qd" are
-/// symbol parts that occur literally, and phrase-matching "uy ban nhan dan" against every
-/// issuer would cost milliseconds for nothing.
-fn syllable_alternatives(
-    f: &Fields,
-    searcher: &Searcher,
-    syllable: &str,
-    expand_abbreviations: bool,
-) -> Box<dyn Query> {
-    let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+/// One query syllable: the folded terms that match it (itself, its Telex decoding), or,
+/// for a long word the index does not know, the word whose one-typo neighbours match it.
+struct Group {
+    terms: Vec<String>,
+    fuzzy: Option<String>,
+}
+
+/// A parsed query: what a document must match and what adds to its score.
+struct Plan {
+    /// Every group must match (or, relaxed, all but one), in `all_folded`.
+    groups: Vec<Group>,
+    /// Number-symbol keys (`116:qd`…): a document holding one matches whatever the text.
+    ns_keys: Vec<String>,
+    /// The query's adjacent syllable pairs that occur in the index (`bigrams` field).
+    bigrams: Vec<Vec<String>>,
+    /// Summed into the score of a matching document; none decides whether it matches.
+    scoring: Vec<Box<dyn Query>>,
+}
+
+impl Plan {
+    fn group_terms(&self) -> Vec<Vec<String>> {
+        self.groups.iter().map(|g| g.terms.clone()).collect()
+    }
+}
+
+fn plan(f: &Fields, searcher: &Searcher, q: &str, types: &DocTypeTable) -> Option<Plan> {
+    let nfc: String = q.nfc().collect();
+    let syllables: Vec<String> = syllables(&nfc).into_iter().map(|(_, _, s)| s).collect();
+    if syllables.is_empty() {
+        return None;
+    }
+    let exists =
+        |field: Field, text: &str| searcher.doc_freq(&term(field, text)).is_ok_and(|n| n > 0);
+    // Clauses of terms no document holds are left out: they cost a lookup per segment
+    // and add nothing.
+    let mut scoring: Vec<Box<dyn Query>> = Vec::new();
+    let mut fuzzy_scoring: Vec<Box<dyn Query>> = Vec::new();
+    let mut add = |field: Field, text: &str, boost: f32| {
+        if exists(field, text) {
+            scoring.push(term_query(field, text, boost));
+        }
+    };
     let folded_fields = [
         (f.abstract_folded, Weights::ABSTRACT),
         (f.type_folded, Weights::TYPE),
         (f.issuer_folded, Weights::ISSUER),
         (f.signer_folded, Weights::SIGNER),
-        (f.body_folded, Weights::BODY),
+        (f.all_folded, Weights::BODY),
     ];
     let accent_fields = [
         (f.abstract_accent, Weights::ABSTRACT),
@@ -198,129 +222,62 @@ fn syllable_alternatives(
         (f.signer_accent, Weights::SIGNER),
         (f.body_accent, Weights::BODY),
     ];
-    let add_folded = |folded: &str, factor: f32, out: &mut Vec<(Occur, Box<dyn Query>)>| {
-        for (field, w) in folded_fields {
-            out.push((Occur::Should, term_query(field, folded, w * factor)));
+    let mut groups = Vec::with_capacity(syllables.len());
+    for syllable in &syllables {
+        let folded = folded_form(syllable);
+        let telex = decode_telex(syllable);
+        let mut terms = vec![folded.clone()];
+        if let Some(accent) = &telex {
+            let decoded = folded_form(accent.trim_end_matches(|c: char| c.is_ascii_digit()));
+            if !terms.contains(&decoded) {
+                terms.push(decoded);
+            }
         }
-    };
-    let folded = folded_form(syllable);
-    add_folded(&folded, 1.0, &mut alternatives);
-    if has_marks(syllable) {
-        let accent = accent_form(syllable);
-        for (field, w) in accent_fields {
-            alternatives.push((
-                Occur::Should,
-                term_query(field, &accent, w * Weights::ACCENT),
-            ));
+        terms.retain(|t| exists(f.all_folded, t));
+        // One typo, only on long words the index does not know: short ones have too many
+        // neighbours in Vietnamese, and a known word needs no guessing.
+        let fuzzy = (terms.is_empty()
+            && folded.chars().count() >= 5
+            && !folded.chars().all(|c| c.is_ascii_digit()))
+        .then(|| folded.clone());
+        for t in &terms {
+            for (field, w) in folded_fields {
+                add(field, t, w);
+            }
         }
-    }
-    if let Some(accent) = decode_telex(syllable) {
-        let decoded_folded = folded_form(accent.trim_end_matches(|c: char| c.is_ascii_digit()));
-        add_folded(&decoded_folded, 1.0, &mut alternatives);
-        for (field, w) in accent_fields {
-            alternatives.push((Occur::Should, term_query(field, &accent, w)));
+        if has_marks(syllable) {
+            let accent = accent_form(syllable);
+            for (field, w) in accent_fields {
+                add(field, &accent, w * Weights::ACCENT);
+            }
         }
-    }
-    if let Some((_, expansion)) = ABBREVIATIONS
-        .iter()
-        .find(|(a, _)| expand_abbreviations && *a == folded)
-    {
-        let words: Vec<&str> = expansion.split(' ').collect();
-        // Not over the body: a phrase of four very common syllables ("uy ban nhan dan")
-        // across every body costs milliseconds, and the abbreviation itself is matched there.
-        for (field, w) in [
-            (f.abstract_folded, Weights::ABSTRACT),
-            (f.type_folded, Weights::TYPE),
-            (f.issuer_folded, Weights::ISSUER),
-        ] {
-            let terms: Vec<Term> = words.iter().map(|word| term(field, word)).collect();
-            alternatives.push((Occur::Should, boosted(Box::new(PhraseQuery::new(terms)), w)));
+        if let Some(accent) = &telex {
+            for (field, w) in accent_fields {
+                add(field, accent, w);
+            }
         }
-    }
-    // One typo, on long syllables the index does not know: short ones have too many
-    // neighbours in Vietnamese, and expanding a word that exists ("trien" → "trieu",
-    // "tien"…) only adds million-entry posting lists to every query.
-    let unknown = |field: Field| {
-        searcher
-            .doc_freq(&term(field, &folded))
-            .is_ok_and(|n| n == 0)
-    };
-    if folded.chars().count() >= 5
-        && !folded.chars().all(|c| c.is_ascii_digit())
-        && unknown(f.body_folded)
-        && unknown(f.abstract_folded)
-    {
-        for field in [f.abstract_folded, f.body_folded] {
-            alternatives.push((
-                Occur::Should,
-                boosted(
-                    Box::new(FuzzyTermQuery::new(term(field, &folded), 1, true)),
+        if ABBREVIATIONS.iter().any(|(a, _)| *a == folded) {
+            add(f.head_folded, &folded, Weights::ABBREVIATION);
+        }
+        if let Some(word) = &fuzzy {
+            for field in [f.abstract_folded, f.all_folded] {
+                fuzzy_scoring.push(Box::new(BoostQuery::new(
+                    Box::new(FuzzyTermQuery::new(term(field, word), 1, true)),
                     Weights::FUZZY,
-                ),
-            ));
+                )));
+            }
         }
+        groups.push(Group { terms, fuzzy });
     }
-    Box::new(BooleanQuery::new(alternatives))
-}
-
-fn number_symbol_query(f: &Fields, parts: &[String]) -> Box<dyn Query> {
-    let keys = number_symbol_query_keys(parts);
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for key in &keys {
-        // The whole key scores more than one pairing; several pairings add up.
-        let weight = if key.contains(':') { 1.0 } else { 3.0 };
-        clauses.push((
-            Occur::Should,
-            term_query(f.ns_own, key, Weights::OWN_NUMBER * weight),
-        ));
-        clauses.push((
-            Occur::Should,
-            term_query(f.ns_cited, key, Weights::CITED_NUMBER * weight),
-        ));
+    // Adjacent syllables, adjacent in the document: a phrase match ranks first.
+    let mut bigrams = Vec::new();
+    for pair in syllables.windows(2) {
+        let bigram = format!("{}_{}", folded_form(&pair[0]), folded_form(&pair[1]));
+        add(f.bigrams, &bigram, Weights::BIGRAM);
+        bigrams.push(vec![bigram]);
     }
-    Box::new(BooleanQuery::new(clauses))
-}
-
-/// The text part of a query: `None` for an empty query (list everything).
-///
-/// Shape: (all syllables [or, relaxed, all but one]  OR  the number-symbol keys) and, as
-/// score only, adjacent-syllable bigrams.
-fn text_query(
-    f: &Fields,
-    searcher: &Searcher,
-    q: &str,
-    all_syllables: bool,
-    types: &DocTypeTable,
-) -> Option<Box<dyn Query>> {
-    let nfc: String = q.nfc().collect();
-    let syllables: Vec<String> = syllables(&nfc).into_iter().map(|(_, _, s)| s).collect();
-    if syllables.is_empty() {
-        return None;
-    }
+    let mut ns_keys = Vec::new();
     let mut parts = number_symbol_parts(&nfc);
-    let number_symbol_like =
-        parts.len() >= 2 && parts.iter().any(|p| p.chars().all(|c| c.is_ascii_digit()));
-    let groups: Vec<(Occur, Box<dyn Query>)> = syllables
-        .iter()
-        .map(|s| {
-            (
-                if all_syllables {
-                    Occur::Must
-                } else {
-                    Occur::Should
-                },
-                syllable_alternatives(f, searcher, s, !number_symbol_like),
-            )
-        })
-        .collect();
-    let text: Box<dyn Query> = if all_syllables {
-        Box::new(BooleanQuery::new(groups))
-    } else {
-        let n = groups.len();
-        let minimum = if n >= 3 { n - 1 } else { 1 };
-        Box::new(BooleanQuery::with_minimum_required_clauses(groups, minimum))
-    };
-    let mut core: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, text)];
     if parts.iter().any(|p| p.chars().all(|c| c.is_ascii_digit())) {
         // "quyết định 142" names the type in words: its code joins the keys (142:qd).
         let folded = format!(" {} ", crate::text::fold(&nfc));
@@ -332,56 +289,83 @@ fn text_query(
             }
         }
         if parts.len() >= 2 {
-            core.push((Occur::Should, number_symbol_query(f, &parts)));
+            for key in number_symbol_query_keys(&parts) {
+                // The whole key scores more than one pairing; several pairings add up.
+                let weight = if key.contains(':') { 1.0 } else { 3.0 };
+                add(f.ns_own, &key, Weights::OWN_NUMBER * weight);
+                add(f.ns_cited, &key, Weights::CITED_NUMBER * weight);
+                ns_keys.push(key);
+            }
         }
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-        Occur::Must,
-        Box::new(BooleanQuery::with_minimum_required_clauses(core, 1)),
-    )];
-    // Adjacent syllables, adjacent in the document: a phrase match ranks first.
-    for pair in syllables.windows(2) {
-        let bigram = format!("{}_{}", folded_form(&pair[0]), folded_form(&pair[1]));
-        clauses.push((
-            Occur::Should,
-            term_query(f.bigrams, &bigram, Weights::BIGRAM),
-        ));
-    }
-    Some(Box::new(BooleanQuery::new(clauses)))
+    scoring.append(&mut fuzzy_scoring);
+    Some(Plan {
+        groups,
+        ns_keys,
+        bigrams,
+        scoring,
+    })
 }
 
-fn filters(f: &Fields, req: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
-    let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let mut must = |q: Box<dyn Query>| {
-        out.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(q, 0.0)) as Box<dyn Query>,
-        ))
+/// A first-pass query over one field: every term (a pure term intersection, which
+/// tantivy prunes block by block) or, when a syllable has several terms or the query is
+/// relaxed, any of them (a pure term union, pruned the same way; the match set does the
+/// filtering).
+fn first_pass_query(
+    terms: &[Vec<String>],
+    field: Field,
+    all_syllables: bool,
+) -> Option<Box<dyn Query>> {
+    let single = terms.iter().all(|t| t.len() == 1);
+    let occur = if all_syllables && single {
+        Occur::Must
+    } else {
+        Occur::Should
     };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = terms
+        .iter()
+        .flatten()
+        .map(|t| {
+            (
+                occur,
+                Box::new(TermQuery::new(term(field, t), IndexRecordOption::WithFreqs))
+                    as Box<dyn Query>,
+            )
+        })
+        .collect();
+    match clauses.len() {
+        0 => None,
+        // A lone term query prunes by itself; wrapped in a boolean query it would not.
+        1 => clauses.pop().map(|(_, q)| q),
+        _ => Some(Box::new(BooleanQuery::new(clauses))),
+    }
+}
+
+/// What restricts the match set besides the text, prepared once per query.
+struct Restrictions {
+    terms: Vec<Term>,
+    ranges: Vec<Box<dyn Weight>>,
+}
+
+fn restrictions(
+    f: &Fields,
+    searcher: &Searcher,
+    req: &SearchRequest,
+) -> tantivy::Result<Restrictions> {
+    let mut terms = Vec::new();
     if let Some(unit) = &req.unit {
-        must(Box::new(TermQuery::new(
-            term(f.unit, unit),
-            IndexRecordOption::Basic,
-        )));
+        terms.push(term(f.unit, unit));
     }
     if let Some(t) = &req.doc_type {
-        must(Box::new(TermQuery::new(
-            term(f.doc_type, t),
-            IndexRecordOption::Basic,
-        )));
+        terms.push(term(f.doc_type, t));
     }
     if let Some(issuer) = &req.issuer {
-        must(Box::new(TermQuery::new(
-            term(f.issuer, issuer),
-            IndexRecordOption::Basic,
-        )));
+        terms.push(term(f.issuer, issuer));
     }
     if let Some(year) = req.year {
-        must(Box::new(TermQuery::new(
-            Term::from_field_u64(f.year, year.max(0) as u64),
-            IndexRecordOption::Basic,
-        )));
+        terms.push(Term::from_field_u64(f.year, year.max(0) as u64));
     }
+    let mut ranges: Vec<RangeQuery> = Vec::new();
     if req.from.is_some() || req.to.is_some() {
         let lower = req.from.map_or(Bound::Unbounded, |d| {
             Bound::Included(Term::from_field_i64(f.issued_days, days(d)))
@@ -389,37 +373,185 @@ fn filters(f: &Fields, req: &SearchRequest) -> Vec<(Occur, Box<dyn Query>)> {
         let upper = req.to.map_or(Bound::Unbounded, |d| {
             Bound::Included(Term::from_field_i64(f.issued_days, days(d)))
         });
-        must(Box::new(RangeQuery::new(lower, upper)));
+        ranges.push(RangeQuery::new(lower, upper));
     }
     if let Some(validity) = req.validity {
         let today = days(today());
-        let (lower, upper) = match validity {
-            Validity::InForce => (
+        ranges.push(match validity {
+            Validity::InForce => RangeQuery::new(
                 Bound::Unbounded,
                 Bound::Included(Term::from_field_i64(f.effective_days, today)),
             ),
-            Validity::NotYetInForce => (
+            Validity::NotYetInForce => RangeQuery::new(
                 Bound::Excluded(Term::from_field_i64(f.effective_days, today)),
                 Bound::Unbounded,
             ),
-        };
-        must(Box::new(RangeQuery::new(lower, upper)));
+        });
     }
-    out
+    let ranges = ranges
+        .iter()
+        .map(|r| r.weight(EnableScoring::disabled_from_searcher(searcher)))
+        .collect::<tantivy::Result<_>>()?;
+    Ok(Restrictions { terms, ranges })
 }
 
-fn facet_aggregations() -> Aggregations {
-    let today = days(today()) as f64;
-    serde_json::from_value(serde_json::json!({
-        "doc_type": {"terms": {"field": "doc_type", "size": 50}},
-        "issuer": {"terms": {"field": "issuer", "size": 50}},
-        "year": {"terms": {"field": "year", "size": 50, "order": {"_key": "desc"}}},
-        "validity": {"range": {"field": "effective_days", "ranges": [
-            {"key": "in_force", "to": today + 1.0},
-            {"key": "not_yet_in_force", "from": today + 1.0}
-        ]}}
-    }))
-    .expect("valid aggregation request")
+/// A candidate document and its score, ordered by score, then by address.
+#[derive(Clone, Copy, PartialEq)]
+struct Ranked {
+    score: f32,
+    address: DocAddress,
+}
+impl Eq for Ranked {}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.address.cmp(&self.address))
+    }
+}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The best `k` documents of the match sets by `query`'s score, letting tantivy skip
+/// blocks of postings that cannot beat the `k`-th score found so far.
+fn pruned_top(
+    searcher: &Searcher,
+    query: &dyn Query,
+    sets: &[RoaringBitmap],
+    k: usize,
+) -> tantivy::Result<Vec<DocAddress>> {
+    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let mut heap: BinaryHeap<Reverse<Ranked>> = BinaryHeap::with_capacity(k + 1);
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let set = &sets[ord];
+        if set.is_empty() {
+            continue;
+        }
+        let threshold = |heap: &BinaryHeap<Reverse<Ranked>>| match heap.peek() {
+            Some(Reverse(min)) if heap.len() >= k => min.score,
+            _ => f32::MIN,
+        };
+        let start = threshold(&heap);
+        weight.for_each_pruning(start, reader, &mut |doc, score| {
+            if set.contains(doc) {
+                heap.push(Reverse(Ranked {
+                    score,
+                    address: DocAddress::new(ord as u32, doc),
+                }));
+                if heap.len() > k {
+                    heap.pop();
+                }
+            }
+            threshold(&heap)
+        })?;
+    }
+    Ok(heap.into_iter().map(|Reverse(r)| r.address).collect())
+}
+
+/// The exact score of each candidate: every scoring clause seeks to it on its own, so a
+/// few hundred candidates cost a few hundred skips per clause, wherever they lie.
+fn rescore(
+    searcher: &Searcher,
+    scoring: &[Box<dyn Weight>],
+    candidates: &[RoaringBitmap],
+) -> tantivy::Result<Vec<Ranked>> {
+    let mut out = Vec::new();
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let docs = &candidates[ord];
+        if docs.is_empty() {
+            continue;
+        }
+        let mut scores = vec![0f32; docs.len() as usize];
+        for weight in scoring {
+            let mut scorer = weight.scorer(reader, 1.0)?;
+            for (k, doc) in docs.iter().enumerate() {
+                if scorer.doc() < doc {
+                    scorer.seek(doc);
+                }
+                if scorer.doc() == doc {
+                    scores[k] += scorer.score();
+                }
+            }
+        }
+        out.extend(docs.iter().zip(scores).map(|(doc, score)| Ranked {
+            score,
+            address: DocAddress::new(ord as u32, doc),
+        }));
+    }
+    Ok(out)
+}
+
+/// The first `k` documents of the match sets by issue date.
+fn top_by_date(
+    searcher: &Searcher,
+    sets: &[RoaringBitmap],
+    newest_first: bool,
+    k: usize,
+) -> tantivy::Result<Vec<DocAddress>> {
+    // Keyed so that the heap's maximum is the entry to drop.
+    let mut heap: BinaryHeap<(i64, DocAddress)> = BinaryHeap::with_capacity(k + 1);
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let set = &sets[ord];
+        if set.is_empty() {
+            continue;
+        }
+        let column = reader.fast_fields().i64("sort_days")?;
+        for doc in set {
+            let day = column.first(doc).unwrap_or(i64::MIN);
+            let key = if newest_first { -day } else { day };
+            let address = DocAddress::new(ord as u32, doc);
+            if heap.len() < k {
+                heap.push((key, address));
+            } else if let Some(top) = heap.peek()
+                && (key, address) < *top
+            {
+                heap.pop();
+                heap.push((key, address));
+            }
+        }
+    }
+    Ok(heap.into_sorted_vec().into_iter().map(|(_, a)| a).collect())
+}
+
+/// Documents matching at least `minimum` of the sets.
+fn at_least(mut sets: Vec<RoaringBitmap>, minimum: usize) -> RoaringBitmap {
+    sets.sort_by_key(RoaringBitmap::len);
+    let n = sets.len();
+    if n == 0 {
+        return RoaringBitmap::new();
+    }
+    if minimum >= n {
+        let mut iter = sets.into_iter();
+        let mut all = iter.next().unwrap_or_default();
+        for s in iter {
+            all &= s;
+        }
+        return all;
+    }
+    if minimum <= 1 {
+        return sets
+            .into_iter()
+            .fold(RoaringBitmap::new(), |acc, s| acc | s);
+    }
+    // All but one (the only other minimum the relaxed query uses): for each set left out,
+    // the intersection of the others.
+    debug_assert_eq!(minimum, n - 1);
+    let mut out = RoaringBitmap::new();
+    for skip in 0..n {
+        let mut others = sets.iter().enumerate().filter(|(k, _)| *k != skip);
+        let Some((_, first)) = others.next() else {
+            continue;
+        };
+        let mut all = first.clone();
+        for (_, s) in others {
+            all &= s;
+        }
+        out |= all;
+    }
+    out
 }
 
 impl SearchIndex {
@@ -434,6 +566,145 @@ impl SearchIndex {
         Ok(relaxed)
     }
 
+    /// The match set of each segment: every syllable (or all but one), or a number-symbol
+    /// key; then the filters; then only documents not deleted.
+    fn match_sets(
+        &self,
+        searcher: &Searcher,
+        plan: Option<&Plan>,
+        restrictions: &Restrictions,
+        all_syllables: bool,
+    ) -> tantivy::Result<Vec<RoaringBitmap>> {
+        let f = &self.fields;
+        let fuzzy: Vec<Option<Box<dyn Weight>>> = plan
+            .map(|p| &p.groups[..])
+            .unwrap_or_default()
+            .iter()
+            .map(|g| {
+                g.fuzzy
+                    .as_ref()
+                    .map(|word| {
+                        FuzzyTermQuery::new(term(f.all_folded, word), 1, true)
+                            .weight(EnableScoring::disabled_from_searcher(searcher))
+                    })
+                    .transpose()
+            })
+            .collect::<tantivy::Result<_>>()?;
+        let mut sets = Vec::with_capacity(searcher.segment_readers().len());
+        for reader in searcher.segment_readers() {
+            let mut set: Option<RoaringBitmap> = None;
+            if let Some(plan) = plan {
+                let mut groups = Vec::with_capacity(plan.groups.len());
+                for (group, fuzzy) in plan.groups.iter().zip(&fuzzy) {
+                    let mut docs = RoaringBitmap::new();
+                    for t in &group.terms {
+                        docs |= &*self.bitmaps.term(reader, &term(f.all_folded, t))?;
+                    }
+                    if let Some(weight) = fuzzy {
+                        docs |= bitmaps::weight_bitmap(weight.as_ref(), reader)?;
+                    }
+                    groups.push(docs);
+                }
+                let n = groups.len();
+                let minimum = match (all_syllables, n) {
+                    (true, _) => n,
+                    (false, n) if n >= 3 => n - 1,
+                    _ => 1,
+                };
+                let mut text = at_least(groups, minimum);
+                for key in &plan.ns_keys {
+                    for field in [f.ns_own, f.ns_cited] {
+                        text |= &*self.bitmaps.term(reader, &term(field, key))?;
+                    }
+                }
+                set = Some(text);
+            }
+            for t in &restrictions.terms {
+                let docs = self.bitmaps.value(reader, t)?;
+                set = Some(match set {
+                    Some(s) => s & &*docs,
+                    None => (*docs).clone(),
+                });
+            }
+            for weight in &restrictions.ranges {
+                let docs = bitmaps::weight_bitmap(weight.as_ref(), reader)?;
+                set = Some(match set {
+                    Some(s) => s & docs,
+                    None => docs,
+                });
+            }
+            sets.push(match set {
+                None => (*self.bitmaps.alive(reader)).clone(),
+                Some(s) if reader.has_deletes() => s & &*self.bitmaps.alive(reader),
+                Some(s) => s,
+            });
+        }
+        Ok(sets)
+    }
+
+    /// Facet counts of the match sets, by AND-ing them with each facet value's bitmap.
+    fn facets(&self, searcher: &Searcher, sets: &[RoaringBitmap]) -> tantivy::Result<Facets> {
+        let f = &self.fields;
+        let mut counts: [std::collections::HashMap<String, u64>; 3] = Default::default();
+        let mut not_yet = 0u64;
+        let today = days(today());
+        let after_today = RangeQuery::new(
+            Bound::Excluded(Term::from_field_i64(f.effective_days, today)),
+            Bound::Unbounded,
+        )
+        .weight(EnableScoring::disabled_from_searcher(searcher))?;
+        for (reader, set) in searcher.segment_readers().iter().zip(sets) {
+            if set.is_empty() {
+                continue;
+            }
+            for (k, field) in [f.doc_type, f.issuer, f.year].into_iter().enumerate() {
+                for (key, value_term) in bitmaps::value_terms(reader, field)? {
+                    let docs = self.bitmaps.value(reader, &value_term)?;
+                    let n = set.intersection_len(&docs);
+                    if n > 0 {
+                        *counts[k].entry(key).or_default() += n;
+                    }
+                }
+            }
+            let after =
+                self.bitmaps
+                    .after_day(reader, f.effective_days, today, after_today.as_ref())?;
+            not_yet += set.intersection_len(&after);
+        }
+        let total: u64 = sets.iter().map(RoaringBitmap::len).sum();
+        let [doc_type, issuer, year] = counts.map(|m| m.into_iter().collect::<Vec<_>>());
+        let by_count = |mut v: Vec<(String, u64)>| {
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(FACET_SIZE);
+            v
+        };
+        let mut year = year;
+        year.sort_by(|a, b| {
+            b.0.parse::<u64>()
+                .unwrap_or(0)
+                .cmp(&a.0.parse::<u64>().unwrap_or(0))
+        });
+        year.truncate(FACET_SIZE);
+        Ok(Facets {
+            doc_type: by_count(doc_type),
+            issuer: by_count(issuer),
+            year,
+            validity: [
+                (Validity::InForce.as_str().to_string(), total - not_yet),
+                (Validity::NotYetInForce.as_str().to_string(), not_yet),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+        })
+    }
+
+    /// One search. The match set is computed as bitmaps, so counting and faceting cost
+    /// the same for ten matches or a million. Ranking a big match set in full would not:
+    /// the first pass takes the best few hundred candidates by the score of one field —
+    /// the header fields, then (if they hold too few) the whole text — with tantivy's
+    /// block-max pruning, and only those candidates get the full score (every field, the
+    /// accent forms, adjacency, number-symbol keys). Pages past the window widen it.
     fn run(
         &self,
         searcher: &Searcher,
@@ -441,82 +712,93 @@ impl SearchIndex {
         all_syllables: bool,
     ) -> Result<SearchResults, SearchError> {
         let f = &self.fields;
-        let text = text_query(f, searcher, &req.q, all_syllables, DocTypeTable::builtin());
-        let has_text = text.is_some();
-        let mut clauses = filters(f, req);
-        clauses.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
-        let query = BooleanQuery::new(clauses);
+        let plan = plan(f, searcher, &req.q, DocTypeTable::builtin());
+        let restrictions = restrictions(f, searcher, req)?;
+        let sets = self.match_sets(searcher, plan.as_ref(), &restrictions, all_syllables)?;
+        let total: u64 = sets.iter().map(RoaringBitmap::len).sum();
 
         let per_page = req.per_page.clamp(1, 100);
         let offset = (req.page.max(1) - 1) * per_page;
-        let top = TopDocs::with_limit(per_page).and_offset(offset);
-        let sort = match req.sort {
-            Sort::Relevance if has_text => None,
-            Sort::Relevance | Sort::Newest => Some(Order::Desc),
-            Sort::Oldest => Some(Order::Asc),
-        };
-        let (addresses, total, aggregations): (Vec<(f32, DocAddress)>, usize, Value) = if req
-            .with_facets
-        {
-            let aggs = AggregationCollector::from_aggs(facet_aggregations(), Default::default());
-            match sort {
-                None => {
-                    let (docs, count, aggs) =
-                        searcher.search(&query, &(top.order_by_score(), Count, aggs))?;
-                    (docs, count, serde_json::to_value(aggs).unwrap_or_default())
-                }
-                Some(order) => {
-                    let (docs, count, aggs) = searcher.search(
-                        &query,
-                        &(
-                            top.order_by_fast_field::<i64>("sort_days", order),
-                            Count,
-                            aggs,
-                        ),
-                    )?;
-                    (
-                        docs.into_iter().map(|(_, a)| (0.0, a)).collect(),
-                        count,
-                        serde_json::to_value(aggs).unwrap_or_default(),
-                    )
-                }
+        let want = offset + per_page;
+        let ranked: Vec<(f32, DocAddress)> = match (&plan, req.sort) {
+            (Some(plan), Sort::Relevance) => {
+                let candidates: Vec<RoaringBitmap> = if total <= self.full_ranking_below {
+                    sets.clone()
+                } else {
+                    let window = RESCORE_WINDOW.max(want + per_page);
+                    let mut chosen = vec![RoaringBitmap::new(); sets.len()];
+                    // A document carrying the number-symbol is always a candidate, and so
+                    // are the documents citing it when they are few (a citation usually
+                    // also matches the text, but need not).
+                    let mut citing = vec![RoaringBitmap::new(); sets.len()];
+                    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+                        for key in &plan.ns_keys {
+                            let own = self.bitmaps.term(reader, &term(f.ns_own, key))?;
+                            chosen[ord] |= &*own & &sets[ord];
+                            let cited = self.bitmaps.term(reader, &term(f.ns_cited, key))?;
+                            citing[ord] |= &*cited & &sets[ord];
+                        }
+                    }
+                    if citing.iter().map(RoaringBitmap::len).sum::<u64>() <= window as u64 {
+                        for (chosen, citing) in chosen.iter_mut().zip(citing) {
+                            *chosen |= citing;
+                        }
+                    }
+                    // Passes, each the best `window` of the match set by one field's score:
+                    // the whole phrase (every adjacent pair), the header (every syllable),
+                    // then — for a single word, or when those found too few — the whole
+                    // text, where only the body tells documents with equal headers apart.
+                    let passes = [
+                        (f.bigrams, plan.bigrams.clone()),
+                        (f.head_folded, plan.group_terms()),
+                        (f.all_folded, plan.group_terms()),
+                    ];
+                    let mut found = 0;
+                    for (k, (field, terms)) in passes.into_iter().enumerate() {
+                        let last = k == 2;
+                        if last && found >= window && plan.groups.len() > 1 {
+                            break;
+                        }
+                        if let Some(query) = first_pass_query(&terms, field, all_syllables) {
+                            let top = pruned_top(searcher, query.as_ref(), &sets, window)?;
+                            for address in top {
+                                if chosen[address.segment_ord as usize].insert(address.doc_id) {
+                                    found += 1;
+                                }
+                            }
+                        }
+                    }
+                    chosen
+                };
+                let scoring: Vec<Box<dyn Weight>> = plan
+                    .scoring
+                    .iter()
+                    .map(|q| q.weight(EnableScoring::enabled_from_searcher(searcher)))
+                    .collect::<tantivy::Result<_>>()?;
+                let mut ranked = rescore(searcher, &scoring, &candidates)?;
+                ranked.sort_by(|a, b| b.cmp(a));
+                ranked
+                    .into_iter()
+                    .map(|r| (r.score, r.address))
+                    .skip(offset)
+                    .take(per_page)
+                    .collect()
             }
-        } else {
-            match sort {
-                None => {
-                    let (docs, count) = searcher.search(&query, &(top.order_by_score(), Count))?;
-                    (docs, count, Value::Null)
-                }
-                Some(order) => {
-                    let (docs, count) = searcher.search(
-                        &query,
-                        &(top.order_by_fast_field::<i64>("sort_days", order), Count),
-                    )?;
-                    (
-                        docs.into_iter().map(|(_, a)| (0.0, a)).collect(),
-                        count,
-                        Value::Null,
-                    )
-                }
-            }
+            (_, sort) => top_by_date(searcher, &sets, sort != Sort::Oldest, want)?
+                .into_iter()
+                .skip(offset)
+                .map(|a| (0.0, a))
+                .collect(),
         };
-        let mut hits = Vec::with_capacity(addresses.len());
-        for (score, address) in addresses {
+        let mut hits = Vec::with_capacity(ranked.len());
+        for (score, address) in ranked {
             let doc: TantivyDocument = searcher.doc(address)?;
             if let Some(record) = hit_record(&doc, f) {
                 hits.push(Hit { score, record });
             }
         }
         let facets = if req.with_facets {
-            Facets {
-                doc_type: buckets(&aggregations, "doc_type"),
-                issuer: buckets(&aggregations, "issuer"),
-                year: buckets(&aggregations, "year"),
-                validity: buckets(&aggregations, "validity")
-                    .into_iter()
-                    .filter(|(_, n)| *n > 0)
-                    .collect(),
-            }
+            self.facets(searcher, &sets)?
         } else {
             Facets::default()
         };
@@ -529,7 +811,7 @@ impl SearchIndex {
             })
             .collect();
         Ok(SearchResults {
-            total,
+            total: total as usize,
             hits,
             facets,
             terms,

@@ -8,6 +8,7 @@ mod edxml_extract;
 mod fixtures;
 mod header_cases;
 mod search_eval;
+mod search_scale;
 mod signatures;
 mod store;
 mod sync;
