@@ -11,7 +11,7 @@ pub mod eval;
 pub mod query;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -261,9 +261,9 @@ pub struct SearchIndex {
     /// applied once. Empty after a restart, which only costs one re-application.
     applied: Mutex<std::collections::BTreeSet<i64>>,
     /// Bitmaps of frequent terms per segment (see [`bitmaps`]).
-    pub(crate) bitmaps: std::sync::Arc<bitmaps::BitmapCache>,
+    pub(crate) bitmaps: Arc<bitmaps::BitmapCache>,
     /// Held here because the reader keeps only a weak reference to its warmers.
-    _warmer: std::sync::Arc<bitmaps::BitmapWarmer>,
+    _warmer: Arc<bitmaps::BitmapWarmer>,
     /// Match sets up to this size are ranked in full, bigger ones through the first pass.
     pub(crate) full_ranking_below: u64,
 }
@@ -346,17 +346,17 @@ impl SearchIndex {
         writer_heap_bytes: usize,
     ) -> Result<SearchIndex, SearchError> {
         register_tokenizers(&index);
-        let bitmaps = std::sync::Arc::new(bitmaps::BitmapCache::new(BITMAP_CACHE_BYTES));
-        let warmer = std::sync::Arc::new(bitmaps::BitmapWarmer::new(
+        let bitmaps = Arc::new(bitmaps::BitmapCache::new(BITMAP_CACHE_BYTES));
+        let warmer = Arc::new(bitmaps::BitmapWarmer::new(
             bitmaps.clone(),
             fields.all_folded,
             vec![fields.unit, fields.doc_type, fields.issuer, fields.year],
         ));
-        let warmer_handle: std::sync::Arc<dyn tantivy::Warmer> = warmer.clone();
+        let warmer_handle: Arc<dyn tantivy::Warmer> = warmer.clone();
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
-            .warmers(vec![std::sync::Arc::downgrade(&warmer_handle)])
+            .warmers(vec![Arc::downgrade(&warmer_handle)])
             .try_into()?;
         Ok(SearchIndex {
             index,
