@@ -150,7 +150,7 @@ impl Weights {
 /// that picks the best candidates by a single-field score (see [`SearchIndex::run`]).
 pub const FULL_RANKING_BELOW: u64 = 1_000;
 /// Candidates the first pass hands to the full ranking (at least; deeper pages get more).
-const RESCORE_WINDOW: usize = 200;
+const RESCORE_WINDOW: usize = 400;
 
 fn term(field: Field, text: &str) -> Term {
     Term::from_field_text(field, text)
