@@ -701,10 +701,11 @@ impl SearchIndex {
 
     /// One search. The match set is computed as bitmaps, so counting and faceting cost
     /// the same for ten matches or a million. Ranking a big match set in full would not:
-    /// the first pass takes the best few hundred candidates by the score of one field —
-    /// the header fields, then (if they hold too few) the whole text — with tantivy's
-    /// block-max pruning, and only those candidates get the full score (every field, the
-    /// accent forms, adjacency, number-symbol keys). Pages past the window widen it.
+    /// first passes take the best few hundred candidates each by the score of one field —
+    /// the query's adjacent pairs, its syllables in the header, and (for one word, or when
+    /// those found too few) the whole text — with tantivy's block-max pruning, and only
+    /// those candidates get the full score (every field, the accent forms, adjacency,
+    /// number-symbol keys). Pages past the window widen it.
     fn run(
         &self,
         searcher: &Searcher,
