@@ -168,11 +168,12 @@ pub async fn run(
         index.compact()?;
     }
     let index_time = start.elapsed();
+    let index_bytes = dir_size(&index_dir);
     let engine = |name, short| EngineResult {
         name,
         short,
         index_time,
-        index_bytes: dir_size(&index_dir),
+        index_bytes,
         latencies: Vec::new(),
     };
     // The first round runs with the bitmap cache empty (a fresh server); the others after

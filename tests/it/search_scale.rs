@@ -91,7 +91,7 @@ fn big_match_sets_are_counted_faceted_and_ranked_like_the_full_ranking() {
         assert_eq!(facet(&results.facets.year), by_year, "{q}: year facet");
         let validity: u64 = results.facets.validity.iter().map(|(_, n)| n).sum();
         assert_eq!(validity, matching.len() as u64, "{q}: validity facet");
-        let mut years: Vec<u64> = results
+        let years: Vec<u64> = results
             .facets
             .year
             .iter()
@@ -103,7 +103,6 @@ fn big_match_sets_are_counted_faceted_and_ranked_like_the_full_ranking() {
             s
         };
         assert_eq!(years, sorted, "years newest first");
-        years.clear();
 
         // Sorting by date lists the newest of the whole match set first.
         let newest = index
