@@ -10,9 +10,12 @@ use serde_json::json;
 use crate::blob::{BlobStore, PutOutcome};
 use crate::config::Settings;
 use crate::doctypes::DocTypeTable;
+use crate::domain::{self, Arrival, Evidence, Holder, Placement};
 use crate::extract::{self, Extraction, sha256_hex};
 use crate::policy;
-use crate::store::{DocumentFields, NewCitation, NewDocument, NewFile, Store, StoreError};
+use crate::store::{
+    DocumentFields, NewCitation, NewDocument, NewFile, Status, Store, StoreError,
+};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -24,6 +27,13 @@ pub enum Outcome {
     },
     Duplicate {
         id: i64,
+    },
+    /// The file is the signed original of record `id`'s unsigned or broken copy: the
+    /// record now shows and serves it (the copy stays in its history).
+    Superseded {
+        id: i64,
+        status: String,
+        reason: String,
     },
     Failed {
         reason: String,
@@ -42,6 +52,7 @@ pub struct FileResult {
 pub struct Summary {
     pub new: usize,
     pub duplicate: usize,
+    pub superseded: usize,
     pub failed: usize,
     pub results: Vec<FileResult>,
 }
@@ -177,17 +188,7 @@ impl Ingestor<'_> {
             policy::Request::Hold
         };
         let decision = policy::decide(x, &self.settings.publication, request);
-        let blob_created = {
-            let blobs = self.blobs.clone();
-            let sha = x.sha256.clone();
-            let owned = bytes.to_vec();
-            tokio::task::spawn_blocking(move || blobs.put(&sha, &owned))
-                .await
-                .map_err(|e| format!("blob write panicked: {e}"))?
-                .map_err(|e| format!("không ghi được tệp vào kho (blob store: {e})"))?
-                == PutOutcome::Created
-        };
-        let doc = new_document(
+        let mut doc = new_document(
             x,
             &self.unit_code,
             &decision,
@@ -199,17 +200,60 @@ impl Ingestor<'_> {
                 original_name: path.file_name().map(|n| n.to_string_lossy().to_string()),
             },
         );
-        match self.store.insert_document(&doc).await {
-            Ok(id) => Ok(Outcome::New {
+        // Decided before the file is written: a duplicate writes nothing.
+        let placement = placement(self.store, &doc)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Placement::Duplicate { of } = placement {
+            return Ok(Outcome::Duplicate { id: of });
+        }
+        let blob_created = {
+            let blobs = self.blobs.clone();
+            let sha = x.sha256.clone();
+            let owned = bytes.to_vec();
+            tokio::task::spawn_blocking(move || blobs.put(&sha, &owned))
+                .await
+                .map_err(|e| format!("blob write panicked: {e}"))?
+                .map_err(|e| format!("không ghi được tệp vào kho (blob store: {e})"))?
+                == PutOutcome::Created
+        };
+        let forget_blob = || async {
+            // Nothing refers to the blob we just wrote: it must not linger unreferenced.
+            if blob_created && matches!(self.store.file(&x.sha256).await, Ok(None)) {
+                let _ = self.blobs.remove_unreferenced(&x.sha256);
+            }
+        };
+        let stored = match placement {
+            Placement::Duplicate { of } => return Ok(Outcome::Duplicate { id: of }),
+            Placement::Supersede { record, copy } => {
+                let reason = domain::supersede_reason(record, copy);
+                self.store
+                    .supersede(record, &doc, &reason)
+                    .await
+                    .map(|status| Outcome::Superseded {
+                        id: record,
+                        status: status.as_str().to_string(),
+                        reason,
+                    })
+            }
+            Placement::Conflict { with } => {
+                hold_as_conflict(&mut doc, with);
+                self.store.insert_document(&doc).await.map(|id| Outcome::New {
+                    id,
+                    status: doc.status.as_str().to_string(),
+                    reason: doc.status_reason.clone(),
+                })
+            }
+            Placement::New => self.store.insert_document(&doc).await.map(|id| Outcome::New {
                 id,
                 status: decision.status.as_str().to_string(),
-                reason: decision.reason,
+                reason: decision.reason.clone(),
             }),
+        };
+        match stored {
+            Ok(outcome) => Ok(outcome),
             Err(e) => {
-                // The record did not commit: the blob we just wrote must not linger unreferenced.
-                if blob_created && matches!(self.store.file(&x.sha256).await, Ok(None)) {
-                    let _ = self.blobs.remove_unreferenced(&x.sha256);
-                }
+                forget_blob().await;
                 Err(match e {
                     StoreError::Conflict { message, .. } => message,
                     other => other.to_string(),
@@ -217,6 +261,53 @@ impl Ingestor<'_> {
             }
         }
     }
+}
+
+/// One document, one record: where `doc` goes given the records that already carry its
+/// registry key (`domain::place`). The one decision both paths take — the hand ingest
+/// here and the e-office sync's plan.
+pub async fn placement(store: &Store, doc: &NewDocument) -> Result<Placement, StoreError> {
+    let m = &doc.metadata;
+    let Some(key) = domain::registry_key(
+        m.issuer.as_deref(),
+        m.issued_year,
+        m.number_symbol.as_deref(),
+    ) else {
+        return Ok(Placement::New);
+    };
+    let records = store.records_with_key(&key).await?;
+    if records.is_empty() {
+        return Ok(Placement::New);
+    }
+    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+    let texts = store.document_texts(&ids).await?;
+    let holders: Vec<Holder> = records
+        .iter()
+        .map(|r| Holder {
+            id: r.id,
+            status: r.status,
+            evidence: Evidence::of_stored(r.fields.signature.as_ref()),
+            fingerprint: domain::content_fingerprint(
+                texts.get(&r.id).map(String::as_str).unwrap_or(""),
+            ),
+        })
+        .collect();
+    let arrival = Arrival {
+        evidence: Evidence::of_stored(m.signature.as_ref()),
+        fingerprint: domain::content_fingerprint(&doc.text),
+    };
+    Ok(domain::place(&arrival, &holders))
+}
+
+/// A document that shares its registry key with record `with` but not its content, and
+/// does not supersede it: stored as its own record, held for a clerk, naming the other.
+pub fn hold_as_conflict(doc: &mut NewDocument, with: i64) {
+    let reason = domain::conflict_reason(with);
+    doc.warnings.push(("registry_conflict".into(), reason.clone()));
+    if doc.status != Status::Withdrawn {
+        doc.status = Status::NeedsReview;
+    }
+    doc.status_reason = format!("{reason} ({})", doc.status_reason);
 }
 
 /// Where a document came from.

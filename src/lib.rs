@@ -5,6 +5,7 @@ pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod decree30;
+pub mod domain;
 pub mod doctypes;
 pub mod edxml_import;
 pub mod eval;

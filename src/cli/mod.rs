@@ -533,6 +533,7 @@ async fn run_ingest(
     };
     let bar = progress_bar(files.len() as u64);
     let (mut new, mut duplicate, mut failed) = (0usize, 0usize, walk_errors.len());
+    let mut superseded = 0usize;
     for (path, reason) in &walk_errors {
         println!("failed     {}: {reason}", path.display());
     }
@@ -548,6 +549,10 @@ async fn run_ingest(
                 duplicate += 1;
                 format!("duplicate  {} (= #{id})", path.display())
             }
+            Outcome::Superseded { id, status, reason } => {
+                superseded += 1;
+                format!("superseded {} → #{id} [{status}] {reason}", path.display())
+            }
             Outcome::Failed { reason } => {
                 failed += 1;
                 format!("failed     {}: {reason}", path.display())
@@ -557,7 +562,7 @@ async fn run_ingest(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!("summary: {new} new, {duplicate} duplicate, {failed} failed");
+    println!("summary: {new} new, {duplicate} duplicate, {failed} failed, {superseded} superseded");
     // Bring the public search index up to date now; a running server holds the index
     // and picks the changes up from the change log itself.
     match SearchIndex::open(&settings.index_dir()) {

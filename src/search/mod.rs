@@ -238,11 +238,10 @@ impl IndexDocument {
 }
 
 /// The publication rule the index enforces on its own, whatever the caller did: only
-/// published records, never a classified or internal-circulation one.
+/// published records, never a classified or internal-circulation one
+/// (`domain::is_public`, the one statement of the rule).
 pub fn is_public(record: &DocumentRecord) -> bool {
-    record.status == Status::Published
-        && record.fields.secrecy.is_none()
-        && !record.fields.internal_circulation
+    record.is_public()
 }
 
 pub fn days(date: NaiveDate) -> i64 {

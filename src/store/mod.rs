@@ -78,6 +78,9 @@ pub enum StoreError {
     },
     #[error("không tìm thấy văn bản {0}")]
     NotFound(i64),
+    /// The publication rule refused the write (`domain::check_transition`).
+    #[error("{0}")]
+    Refused(#[from] crate::domain::Refusal),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -90,12 +93,10 @@ fn classify(err: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &err {
         let name = db.constraint().unwrap_or("");
         let message = db.message();
-        if name == "documents_registry_key"
-            || message.contains("documents.issuer, documents.issued_year, documents.number_symbol")
-        {
+        if name == "documents_registry_key" || message.contains("documents.registry_key") {
             return StoreError::Conflict {
                 constraint: "documents_registry_key",
-                message: "Đã có văn bản cùng cơ quan ban hành, năm và số ký hiệu (documents_registry_key)".into(),
+                message: "Đã có văn bản cùng cơ quan ban hành, năm và số ký hiệu đang được công khai (documents_registry_key)".into(),
             };
         }
         if name == "documents_external_id_unique" || message.contains("documents.external_id") {
@@ -114,35 +115,7 @@ fn classify(err: sqlx::Error) -> StoreError {
     StoreError::Database(err)
 }
 
-/// Publication status of a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Draft,
-    NeedsReview,
-    Published,
-    Withdrawn,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Draft => "draft",
-            Status::NeedsReview => "needs_review",
-            Status::Published => "published",
-            Status::Withdrawn => "withdrawn",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "draft" => Status::Draft,
-            "needs_review" => Status::NeedsReview,
-            "published" => Status::Published,
-            "withdrawn" => Status::Withdrawn,
-            _ => return None,
-        })
-    }
-}
+pub use crate::domain::Status;
 
 /// Everything needed to insert one document with its file, text and findings.
 #[derive(Debug, Clone)]
@@ -219,11 +192,25 @@ pub struct DocumentRecord {
     pub external_id: Option<String>,
     /// Set when a later document replaced this one (which is then withdrawn).
     pub replaced_by: Option<i64>,
+    /// Canonical issuer, year and number-symbol (`domain::registry_key`); `None` unless
+    /// all three are known.
+    pub registry_key: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(flatten)]
     pub fields: DocumentFields,
+}
+
+impl DocumentRecord {
+    /// Whether the public may see this record (`domain::is_public`).
+    pub fn is_public(&self) -> bool {
+        crate::domain::is_public(
+            self.status,
+            self.fields.secrecy.as_deref(),
+            self.fields.internal_circulation,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -243,7 +230,7 @@ pub struct StoredFile {
     pub original_name: Option<String>,
 }
 
-const DOCUMENT_COLUMNS: &str = "id, unit_code, status, source, source_ref, file_sha256, external_id, replaced_by, version, created_at, updated_at, \
+const DOCUMENT_COLUMNS: &str = "id, unit_code, status, source, source_ref, file_sha256, external_id, replaced_by, registry_key, version, created_at, updated_at, \
      doc_type, number, symbol, number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, \
      abstract, signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
      needs_ocr, text_source, pages, field_evidence, signature";
@@ -281,6 +268,9 @@ macro_rules! insert_findings_tx {
 /// `with_pool!`), and so that sync writes can add their ledger row to the same transaction.
 macro_rules! insert_document_tx {
     ($tx:expr, $doc:expr, $now:expr) => {{
+            if $doc.status == Status::Published {
+                crate::domain::check_publishable(&facts_of(&$doc.metadata, None))?;
+            }
             sqlx::query(
                 "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
@@ -297,9 +287,9 @@ macro_rules! insert_document_tx {
                 "INSERT INTO documents (unit_code, status, source, source_ref, external_id, file_sha256, doc_type, number, symbol, \
                  number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, abstract, \
                  signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
-                 needs_ocr, text_source, pages, field_evidence, signature, version, created_at, updated_at) \
+                 needs_ocr, text_source, pages, field_evidence, signature, registry_key, version, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                 $21, $22, $23, $24, $25, $26, $27, $28, $29, 1, $30, $31) RETURNING id",
+                 $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, 1, $31, $32) RETURNING id",
             )
             .bind(&$doc.unit_code)
             .bind($doc.status.as_str())
@@ -330,6 +320,7 @@ macro_rules! insert_document_tx {
             .bind($doc.metadata.pages)
             .bind(Json(&$doc.metadata.field_evidence))
             .bind($doc.metadata.signature.as_ref().map(Json))
+            .bind(key_of(&$doc.metadata))
             .bind($now)
             .bind($now)
             .fetch_one(&mut *$tx)
@@ -365,6 +356,25 @@ macro_rules! insert_document_tx {
     }};
 }
 
+/// What the publication rule looks at in a document's fields.
+fn facts_of(m: &DocumentFields, replaced_by: Option<i64>) -> crate::domain::RecordFacts<'_> {
+    crate::domain::RecordFacts {
+        status: Status::Published,
+        secrecy: m.secrecy.as_deref(),
+        internal_circulation: m.internal_circulation,
+        replaced_by,
+    }
+}
+
+/// The registry key stored with a document's fields.
+fn key_of(m: &DocumentFields) -> Option<String> {
+    crate::domain::registry_key(
+        m.issuer.as_deref(),
+        m.issued_year,
+        m.number_symbol.as_deref(),
+    )
+}
+
 /// A `DocumentRecord` from a row selected with `DOCUMENT_COLUMNS`.
 macro_rules! record_from_row {
     ($row:expr) => {{
@@ -378,6 +388,7 @@ macro_rules! record_from_row {
             file_sha256: row.try_get("file_sha256")?,
             external_id: row.try_get("external_id")?,
             replaced_by: row.try_get("replaced_by")?,
+            registry_key: row.try_get("registry_key")?,
             version: row.try_get("version")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -412,6 +423,200 @@ macro_rules! record_from_row {
     }};
 }
 
+/// Makes `$doc` the current version of record `$id` on an open transaction: the previous
+/// state (status, file, fields) is kept in `document_versions`, the record takes the new
+/// file, fields, text and findings, with an audit entry `$action` and a change-log entry.
+/// `$status_of` maps the record's current status to its new one; a new status of
+/// `published` passes `domain::check_publishable` first. Evaluates to (old record, new
+/// status). Shared by sync updates and by a signed original superseding its copy.
+macro_rules! new_version_tx {
+    ($tx:expr, $id:expr, $doc:expr, $status_of:expr, $actor:expr, $version_reason:expr, $action:expr, $extra:expr, $now:expr) => {{
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind($id)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .ok_or(StoreError::NotFound($id))?;
+        let old = record_from_row!(row);
+        let status: Status = ($status_of)(old.status);
+        if status == Status::Published {
+            crate::domain::check_publishable(&facts_of(&$doc.metadata, old.replaced_by))?;
+        }
+        sqlx::query(
+            "INSERT INTO document_versions (document_id, version, status, file_sha256, fields, actor, reason, superseded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(old.id)
+        .bind(old.version)
+        .bind(old.status.as_str())
+        .bind(&old.file_sha256)
+        .bind(Json(&old.fields))
+        .bind($actor)
+        .bind($version_reason)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(&$doc.file.sha256)
+        .bind($doc.file.size)
+        .bind(&$doc.file.media_type)
+        .bind(&$doc.file.sha256)
+        .bind(&$doc.file.original_name)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+        let m = &$doc.metadata;
+        sqlx::query(
+            "UPDATE documents SET status = $1, file_sha256 = $2, doc_type = $3, number = $4, symbol = $5, \
+             number_symbol = $6, issuer = $7, issuer_parent = $8, place = $9, issued_date = $10, issued_year = $11, \
+             effective_date = $12, abstract = $13, signer_name = $14, signer_title = $15, signing_authority = $16, \
+             recipients = $17, secrecy = $18, urgency = $19, internal_circulation = $20, needs_ocr = $21, \
+             text_source = $22, pages = $23, field_evidence = $24, signature = $25, registry_key = $26, \
+             version = version + 1, updated_at = $27 WHERE id = $28",
+        )
+        .bind(status.as_str())
+        .bind(&$doc.file.sha256)
+        .bind(&m.doc_type)
+        .bind(&m.number)
+        .bind(&m.symbol)
+        .bind(&m.number_symbol)
+        .bind(&m.issuer)
+        .bind(&m.issuer_parent)
+        .bind(&m.place)
+        .bind(m.issued_date)
+        .bind(m.issued_year)
+        .bind(m.effective_date)
+        .bind(&m.abstract_text)
+        .bind(&m.signer_name)
+        .bind(&m.signer_title)
+        .bind(&m.signing_authority)
+        .bind(Json(&m.recipients))
+        .bind(&m.secrecy)
+        .bind(&m.urgency)
+        .bind(m.internal_circulation)
+        .bind(m.needs_ocr)
+        .bind(&m.text_source)
+        .bind(m.pages)
+        .bind(Json(&m.field_evidence))
+        .bind(m.signature.as_ref().map(Json))
+        .bind(key_of(m))
+        .bind($now)
+        .bind($id)
+        .execute(&mut *$tx)
+        .await
+        .map_err(classify)?;
+        sqlx::query("UPDATE document_texts SET body = $1 WHERE document_id = $2")
+            .bind(&$doc.text)
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("DELETE FROM extraction_warnings WHERE document_id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("DELETE FROM citations WHERE document_id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        insert_findings_tx!($tx, $id, $doc);
+        let mut detail = serde_json::json!({
+            "version": old.version + 1, "from": old.status.as_str(), "to": status.as_str(),
+            "reason": $doc.status_reason, "file_sha256": $doc.file.sha256,
+            "previous_file_sha256": old.file_sha256,
+        });
+        if let (Some(d), serde_json::Value::Object(extra)) = (detail.as_object_mut(), $extra) {
+            d.extend(extra);
+        }
+        sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind($id)
+            .bind($action)
+            .bind($actor)
+            .bind(Json(&detail))
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
+            .bind($id)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        (old, status)
+    }};
+}
+
+/// Removes the registry-key constraint of migration 0001 from an SQLite database. It was
+/// written inside `CREATE TABLE documents` (over the issuer as written), and SQLite can
+/// drop such a constraint only by rebuilding the table; migration 0006 moved the rule to
+/// the canonical `registry_key` column. The rebuild follows SQLite's documented
+/// procedure on a connection without foreign-key enforcement (dropping the old table
+/// must not cascade), copies the table's current definition — whatever columns later
+/// migrations added — minus that constraint, and re-creates its indexes. A no-op once done.
+async fn sqlite_drop_legacy_registry_key(pool: &SqlitePool) -> Result<(), StoreError> {
+    use sqlx::Connection;
+    static LEGACY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r",\s*CONSTRAINT\s+documents_registry_key\s+UNIQUE\s*\(\s*issuer\s*,\s*issued_year\s*,\s*number_symbol\s*\)",
+        )
+        .expect("regex")
+    });
+    static NAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"^CREATE TABLE\s+"?documents"?"#).expect("regex")
+    });
+    let table: String = sqlx::query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'documents'")
+        .fetch_one(pool)
+        .await?
+        .try_get("sql")?;
+    if !LEGACY.is_match(&table) {
+        return Ok(());
+    }
+    let rebuilt = NAME
+        .replace(&LEGACY.replace(&table, ""), "CREATE TABLE documents_rebuilt")
+        .into_owned();
+    let options = (*pool.connect_options()).clone().foreign_keys(false);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let indexes: Vec<String> = sqlx::query(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'documents' AND sql IS NOT NULL",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| r.try_get("sql"))
+    .collect::<Result<_, _>>()?;
+    let sequence: Option<i64> = sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'documents'")
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get("seq"))
+        .transpose()?;
+    sqlx::query(sqlx::AssertSqlSafe(rebuilt)).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO documents_rebuilt SELECT * FROM documents").execute(&mut *tx).await?;
+    sqlx::query("DROP TABLE documents").execute(&mut *tx).await?;
+    sqlx::query("ALTER TABLE documents_rebuilt RENAME TO documents").execute(&mut *tx).await?;
+    for index in indexes {
+        sqlx::query(sqlx::AssertSqlSafe(index)).execute(&mut *tx).await?;
+    }
+    if let Some(seq) = sequence {
+        sqlx::query("UPDATE sqlite_sequence SET seq = MAX(seq, $1) WHERE name = 'documents'")
+            .bind(seq)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *tx).await?;
+    if !broken.is_empty() {
+        // Rolled back when `tx` drops: the database stays as it was.
+        return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+            "rebuilding documents would break {} foreign keys",
+            broken.len()
+        ))));
+    }
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
+}
+
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies pending migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
@@ -441,10 +646,98 @@ impl Store {
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
-            Store::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Store::Sqlite(pool) => {
+                SQLITE_MIGRATIONS.run(pool).await?;
+                sqlite_drop_legacy_registry_key(pool).await?;
+            }
             Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
-        Ok(())
+        self.backfill_registry_keys().await
+    }
+
+    /// Gives every record stored before migration 0006 its registry key (the canonical
+    /// form needs Rust: abbreviations, folding). Two published records that turn out to
+    /// share a key — the double publication the key exists to prevent — keep the first
+    /// public and send the later one to review, with an audit entry naming the first.
+    async fn backfill_registry_keys(&self) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let mut after = 0i64;
+        loop {
+            let done = with_pool!(self, pool => {
+                let mut tx = pool.begin_write().await?;
+                let rows = sqlx::query(
+                    "SELECT id, status, issuer, issued_year, number_symbol FROM documents \
+                     WHERE registry_key IS NULL AND issuer IS NOT NULL AND issued_year IS NOT NULL \
+                     AND number_symbol IS NOT NULL AND id > $1 ORDER BY id LIMIT 500",
+                )
+                .bind(after)
+                .fetch_all(&mut *tx)
+                .await?;
+                for row in &rows {
+                    let id: i64 = row.try_get("id")?;
+                    after = id;
+                    let issuer: Option<String> = row.try_get("issuer")?;
+                    let number_symbol: Option<String> = row.try_get("number_symbol")?;
+                    let Some(key) = crate::domain::registry_key(
+                        issuer.as_deref(),
+                        row.try_get("issued_year")?,
+                        number_symbol.as_deref(),
+                    ) else {
+                        continue;
+                    };
+                    let status: String = row.try_get("status")?;
+                    if status == Status::Published.as_str() {
+                        let holder: Option<i64> = sqlx::query(
+                            "SELECT id FROM documents WHERE registry_key = $1 AND status = $2 LIMIT 1",
+                        )
+                        .bind(&key)
+                        .bind(Status::Published.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|r| r.try_get("id"))
+                        .transpose()?;
+                        if let Some(holder) = holder {
+                            sqlx::query("UPDATE documents SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+                                .bind(Status::NeedsReview.as_str())
+                                .bind(now)
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await?;
+                            let detail = serde_json::json!({
+                                "from": status, "to": Status::NeedsReview.as_str(), "other": holder,
+                                "reason": format!(
+                                    "{} (phát hiện khi chuẩn hoá cơ quan ban hành)",
+                                    crate::domain::conflict_reason(holder)
+                                ),
+                            });
+                            sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
+                                .bind(id)
+                                .bind("status_changed")
+                                .bind("system:migrate")
+                                .bind(Json(&detail))
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                            sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
+                                .bind(id)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    sqlx::query("UPDATE documents SET registry_key = $1 WHERE id = $2")
+                        .bind(&key)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                rows.len() < 500
+            });
+            if done {
+                return Ok(());
+            }
+        }
     }
 
     pub fn backend(&self) -> &'static str {
@@ -458,9 +751,14 @@ impl Store {
         with_pool!(self, pool => pool.close().await)
     }
 
-    /// The document stored for a file, if any.
+    /// The document stored for a file, if any: the record serving it, else the record
+    /// that served it before (a copy its signed original superseded, an updated version).
     pub async fn document_id_for_file(&self, sha256: &str) -> Result<Option<i64>, StoreError> {
-        let row = with_pool!(self, pool => sqlx::query("SELECT id FROM documents WHERE file_sha256 = $1")
+        let row = with_pool!(self, pool => sqlx::query(
+                "SELECT id FROM (SELECT id, 0 AS rank FROM documents WHERE file_sha256 = $1 \
+                 UNION ALL SELECT document_id AS id, 1 AS rank FROM document_versions WHERE file_sha256 = $1) found \
+                 ORDER BY rank, id LIMIT 1",
+            )
             .bind(sha256)
             .fetch_optional(pool)
             .await?
@@ -478,6 +776,54 @@ impl Store {
             let id = insert_document_tx!(tx, doc, now);
             tx.commit().await?;
             Ok(id)
+        })
+    }
+
+    /// Makes `doc` (a signed original) the current version of record `id`, which held an
+    /// unsigned or broken copy of the same document (`domain::place`): the copy's file
+    /// and fields stay in `document_versions`, the audit entry `superseded` says why, and
+    /// the status follows `domain::superseded_status`. Returns the new status.
+    pub async fn supersede(
+        &self,
+        id: i64,
+        doc: &NewDocument,
+        reason: &str,
+    ) -> Result<Status, StoreError> {
+        let now = Utc::now();
+        let decided = doc.status;
+        with_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let (_, status) = new_version_tx!(
+                tx,
+                id,
+                doc,
+                |current| crate::domain::superseded_status(current, decided),
+                &doc.actor,
+                reason,
+                "superseded",
+                serde_json::json!({"superseded": reason, "source": doc.source}),
+                now
+            );
+            tx.commit().await?;
+            Ok(status)
+        })
+    }
+
+    /// Every record carrying `registry_key`, in id order (one document, one record: see
+    /// `domain::place`).
+    pub async fn records_with_key(
+        &self,
+        registry_key: &str,
+    ) -> Result<Vec<DocumentRecord>, StoreError> {
+        let sql =
+            format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE registry_key = $1 ORDER BY id");
+        with_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(registry_key).fetch_all(pool).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(record_from_row!(row));
+            }
+            Ok(out)
         })
     }
 
@@ -555,7 +901,11 @@ impl Store {
         })
     }
 
-    /// Changes a record's status, bumping its version and recording who and why.
+    /// Changes a record's status, bumping its version and recording who and why. The
+    /// record's current facts are read inside the transaction and the change is checked by
+    /// `domain::check_transition`: publishing a classified or internal record is refused
+    /// (`StoreError::Refused`) whoever the actor, and so is publishing a second record
+    /// under a registry key another public record holds.
     pub async fn set_status(
         &self,
         id: i64,
@@ -566,19 +916,46 @@ impl Store {
         let now = Utc::now();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let previous: Option<String> = sqlx::query("SELECT status FROM documents WHERE id = $1")
+            let row = sqlx::query(
+                "SELECT status, secrecy, internal_circulation, replaced_by, registry_key FROM documents WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound(id))?;
+            let previous: String = row.try_get("status")?;
+            let secrecy: Option<String> = row.try_get("secrecy")?;
+            let key: Option<String> = row.try_get("registry_key")?;
+            let facts = crate::domain::RecordFacts {
+                // An unknown stored status can only be left, never kept.
+                status: Status::parse(&previous).unwrap_or(Status::NeedsReview),
+                secrecy: secrecy.as_deref(),
+                internal_circulation: row.try_get("internal_circulation")?,
+                replaced_by: row.try_get("replaced_by")?,
+            };
+            crate::domain::check_transition(&facts, status)?;
+            if status == Status::Published && let Some(key) = &key {
+                let other: Option<i64> = sqlx::query(
+                    "SELECT id FROM documents WHERE registry_key = $1 AND status = $2 AND id <> $3 LIMIT 1",
+                )
+                .bind(key)
+                .bind(Status::Published.as_str())
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?
-                .map(|r| r.try_get("status"))
+                .map(|r| r.try_get("id"))
                 .transpose()?;
-            let previous = previous.ok_or(StoreError::NotFound(id))?;
+                if let Some(other) = other {
+                    return Err(crate::domain::Refusal::SameKeyPublished { other }.into());
+                }
+            }
             sqlx::query("UPDATE documents SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3")
                 .bind(status.as_str())
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(classify)?;
             let detail = serde_json::json!({"from": previous, "to": status.as_str(), "reason": reason});
             sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id)
@@ -691,8 +1068,7 @@ impl Store {
     ) -> Result<Vec<i64>, StoreError> {
         with_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT id FROM documents WHERE status = 'published' AND secrecy IS NULL \
-                 AND NOT internal_circulation AND id > $1 ORDER BY id LIMIT $2",
+                concat!("SELECT id FROM documents WHERE ", crate::public_sql!(), " AND id > $1 ORDER BY id LIMIT $2"),
             )
             .bind(after_id)
             .bind(limit)
@@ -702,13 +1078,16 @@ impl Store {
         })
     }
 
-    /// Published documents that cite `number_symbol`, newest first.
+    /// Public documents that cite `number_symbol`, newest first.
     pub async fn published_citing(&self, number_symbol: &str) -> Result<Vec<i64>, StoreError> {
         with_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT d.id FROM citations c JOIN documents d ON d.id = c.document_id \
-                 WHERE c.number_symbol = $1 AND d.status = 'published' AND d.secrecy IS NULL \
-                 ORDER BY d.issued_date DESC, d.id DESC LIMIT 200",
+                concat!(
+                    "SELECT d.id FROM citations c JOIN documents d ON d.id = c.document_id \
+                     WHERE c.number_symbol = $1 AND ",
+                    crate::public_sql!("d."),
+                    " ORDER BY d.issued_date DESC, d.id DESC LIMIT 200"
+                ),
             )
             .bind(number_symbol)
             .fetch_all(pool)
@@ -717,15 +1096,18 @@ impl Store {
         })
     }
 
-    /// The published document carrying `number_symbol`, if the registry has it.
+    /// The public document carrying `number_symbol`, if the registry has it.
     pub async fn published_by_number_symbol(
         &self,
         number_symbol: &str,
     ) -> Result<Option<i64>, StoreError> {
         with_pool!(self, pool => {
             let row = sqlx::query(
-                "SELECT id FROM documents WHERE number_symbol = $1 AND status = 'published' \
-                 AND secrecy IS NULL ORDER BY id LIMIT 1",
+                concat!(
+                    "SELECT id FROM documents WHERE number_symbol = $1 AND ",
+                    crate::public_sql!(),
+                    " ORDER BY id LIMIT 1"
+                ),
             )
             .bind(number_symbol)
             .fetch_optional(pool)
@@ -734,7 +1116,7 @@ impl Store {
         })
     }
 
-    /// Published records with this year and number (ELI resolution narrows further).
+    /// Public records with this year and number (ELI resolution narrows further).
     pub async fn published_by_year_number(
         &self,
         year: i32,
@@ -742,8 +1124,11 @@ impl Store {
     ) -> Result<Vec<i64>, StoreError> {
         with_pool!(self, pool => {
             let rows = sqlx::query(
-                "SELECT id FROM documents WHERE issued_year = $1 AND number = $2 \
-                 AND status = 'published' AND secrecy IS NULL ORDER BY id LIMIT 50",
+                concat!(
+                    "SELECT id FROM documents WHERE issued_year = $1 AND number = $2 AND ",
+                    crate::public_sql!(),
+                    " ORDER BY id LIMIT 50"
+                ),
             )
             .bind(year)
             .bind(number)

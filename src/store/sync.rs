@@ -10,7 +10,7 @@ use sqlx::types::Json;
 
 use super::{
     BeginWrite, DOCUMENT_COLUMNS, DocumentFields, DocumentRecord, NewDocument, Status, Store,
-    StoreError, classify,
+    StoreError, classify, facts_of, key_of,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,6 +80,14 @@ pub enum SyncAction {
     Update {
         document_id: i64,
         doc: Box<NewDocument>,
+    },
+    /// The package carries the signed original of a record that holds an unsigned or broken
+    /// copy (`domain::place`): the record takes the original's file and fields, the copy
+    /// stays in `document_versions`, and the audit entry `superseded` says why.
+    Supersede {
+        document_id: i64,
+        doc: Box<NewDocument>,
+        reason: String,
     },
     /// The document leaves the public registry (it stays in the database with its history).
     Revoke { document_id: i64, reason: String },
@@ -247,98 +255,35 @@ impl Store {
                     Some(id)
                 }
                 SyncAction::Update { document_id, doc } => {
-                    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1");
-                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(document_id)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or(StoreError::NotFound(*document_id))?;
-                    let old = record_from_row!(row);
-                    sqlx::query(
-                        "INSERT INTO document_versions (document_id, version, status, file_sha256, fields, actor, reason, superseded_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(old.id)
-                    .bind(old.version)
-                    .bind(old.status.as_str())
-                    .bind(&old.file_sha256)
-                    .bind(Json(&old.fields))
-                    .bind(&w.actor)
-                    .bind(format!("Cập nhật theo gói {}", w.package_id))
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
-                    )
-                    .bind(&doc.file.sha256)
-                    .bind(doc.file.size)
-                    .bind(&doc.file.media_type)
-                    .bind(&doc.file.sha256)
-                    .bind(&doc.file.original_name)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                    let m = &doc.metadata;
-                    sqlx::query(
-                        "UPDATE documents SET status = $1, file_sha256 = $2, doc_type = $3, number = $4, symbol = $5, \
-                         number_symbol = $6, issuer = $7, issuer_parent = $8, place = $9, issued_date = $10, issued_year = $11, \
-                         effective_date = $12, abstract = $13, signer_name = $14, signer_title = $15, signing_authority = $16, \
-                         recipients = $17, secrecy = $18, urgency = $19, internal_circulation = $20, needs_ocr = $21, \
-                         text_source = $22, pages = $23, field_evidence = $24, signature = $25, version = version + 1, \
-                         updated_at = $26 WHERE id = $27",
-                    )
-                    .bind(doc.status.as_str())
-                    .bind(&doc.file.sha256)
-                    .bind(&m.doc_type)
-                    .bind(&m.number)
-                    .bind(&m.symbol)
-                    .bind(&m.number_symbol)
-                    .bind(&m.issuer)
-                    .bind(&m.issuer_parent)
-                    .bind(&m.place)
-                    .bind(m.issued_date)
-                    .bind(m.issued_year)
-                    .bind(m.effective_date)
-                    .bind(&m.abstract_text)
-                    .bind(&m.signer_name)
-                    .bind(&m.signer_title)
-                    .bind(&m.signing_authority)
-                    .bind(Json(&m.recipients))
-                    .bind(&m.secrecy)
-                    .bind(&m.urgency)
-                    .bind(m.internal_circulation)
-                    .bind(m.needs_ocr)
-                    .bind(&m.text_source)
-                    .bind(m.pages)
-                    .bind(Json(&m.field_evidence))
-                    .bind(m.signature.as_ref().map(Json))
-                    .bind(now)
-                    .bind(document_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(classify)?;
-                    sqlx::query("UPDATE document_texts SET body = $1 WHERE document_id = $2")
-                        .bind(&doc.text)
-                        .bind(document_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("DELETE FROM extraction_warnings WHERE document_id = $1")
-                        .bind(document_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("DELETE FROM citations WHERE document_id = $1")
-                        .bind(document_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    insert_findings_tx!(tx, *document_id, doc);
-                    let detail = serde_json::json!({
-                        "version": old.version + 1, "from": old.status.as_str(), "to": doc.status.as_str(),
-                        "reason": doc.status_reason, "file_sha256": doc.file.sha256,
-                        "previous_file_sha256": old.file_sha256, "package": w.package_id,
-                    });
-                    audit_and_change_tx!(tx, *document_id, "updated", &w.actor, &detail, now);
+                    let doc: &NewDocument = doc;
+                    let decided = doc.status;
+                    new_version_tx!(
+                        tx,
+                        *document_id,
+                        doc,
+                        |_| decided,
+                        &w.actor,
+                        format!("Cập nhật theo gói {}", w.package_id),
+                        "updated",
+                        serde_json::json!({"package": w.package_id}),
+                        now
+                    );
+                    Some(*document_id)
+                }
+                SyncAction::Supersede { document_id, doc, reason } => {
+                    let doc: &NewDocument = doc;
+                    let decided = doc.status;
+                    new_version_tx!(
+                        tx,
+                        *document_id,
+                        doc,
+                        |current| crate::domain::superseded_status(current, decided),
+                        &w.actor,
+                        reason.clone(),
+                        "superseded",
+                        serde_json::json!({"package": w.package_id, "superseded": reason}),
+                        now
+                    );
                     Some(*document_id)
                 }
                 SyncAction::Revoke { document_id, reason } => {
@@ -360,6 +305,21 @@ impl Store {
                     Some(*document_id)
                 }
             };
+            // The package's DocumentId names the record it was found to be (a duplicate
+            // or the signed original of a hand-ingested copy): later update, revoke and
+            // replace packages find it by that id.
+            if matches!(w.action, SyncAction::Record { .. } | SyncAction::Supersede { .. })
+                && let (Some(id), Some(external_id)) = (document_id, &w.external_id)
+            {
+                sqlx::query(
+                    "UPDATE documents SET external_id = $1 WHERE id = $2 AND external_id IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM documents o WHERE o.external_id = $1)",
+                )
+                .bind(external_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query(
                 "INSERT INTO sync_packages (source, package_id, state, business, external_id, targets, document_id, \
                  package_sha256, outcome, attempts, last_error, next_attempt_at, first_seen_at, updated_at) \
@@ -583,29 +543,6 @@ impl Store {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(external_id).fetch_optional(pool).await?;
             Ok(match row {
                 Some(row) => Some(record_from_row!(row)),
-                None => None,
-            })
-        })
-    }
-
-    /// The document holding a registry key (issuer, year, number-symbol), if any.
-    pub async fn document_by_registry_key(
-        &self,
-        issuer: &str,
-        year: i32,
-        number_symbol: &str,
-    ) -> Result<Option<i64>, StoreError> {
-        with_pool!(self, pool => {
-            let row = sqlx::query(
-                "SELECT id FROM documents WHERE issuer = $1 AND issued_year = $2 AND number_symbol = $3",
-            )
-            .bind(issuer)
-            .bind(year)
-            .bind(number_symbol)
-            .fetch_optional(pool)
-            .await?;
-            Ok(match row {
-                Some(r) => Some(r.try_get("id")?),
                 None => None,
             })
         })

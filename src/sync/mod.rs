@@ -778,7 +778,9 @@ impl SyncEngine {
             }
         };
         let (status, reason) = match &write.action {
-            SyncAction::Insert { doc, .. } | SyncAction::Update { doc, .. } => {
+            SyncAction::Insert { doc, .. }
+            | SyncAction::Update { doc, .. }
+            | SyncAction::Supersede { doc, .. } => {
                 (Some(doc.status), Some(doc.status_reason.clone()))
             }
             _ => (None, None),
@@ -883,7 +885,8 @@ impl SyncEngine {
 fn count_outcome(counts: &mut Counts, outcome: &str, status: Option<crate::store::Status>) {
     match outcome {
         "new" => counts.new += 1,
-        "updated" => counts.updated += 1,
+        // A signed original taking its copy's record is a new version of that record.
+        "updated" | "superseded" => counts.updated += 1,
         "revoked" => counts.revoked += 1,
         "replaced" => counts.replaced += 1,
         "duplicate" => counts.duplicate += 1,

@@ -9,7 +9,8 @@ use crate::config::PublicationSettings;
 use crate::doctypes::DocTypeTable;
 use crate::edxml_import::{ImportedPackage, import_edxml};
 use crate::extract::sha256_hex;
-use crate::ingest::{Origin, new_document};
+use crate::domain::{self, Placement};
+use crate::ingest::{Origin, hold_as_conflict, new_document, placement};
 use crate::policy::{self, Decision, Request};
 use crate::store::{Status, Store, StoreError, SyncAction, SyncWrite, Tombstone};
 
@@ -42,7 +43,14 @@ impl Failure {
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
         match e {
+            // Another writer published the same document between plan and commit: the
+            // next attempt plans against the registry as it now stands.
+            StoreError::Conflict {
+                constraint: "documents_registry_key",
+                message,
+            } => Failure::transient(message),
             StoreError::Conflict { message, .. } => Failure::permanent(message),
+            StoreError::Refused(refusal) => Failure::permanent(refusal.to_string()),
             other => Failure::transient(format!("cơ sở dữ liệu: {other}")),
         }
     }
@@ -323,15 +331,6 @@ async fn insert(
         };
         return Ok(write);
     }
-    let m = &doc.metadata;
-    if let (Some(issuer), Some(year), Some(ns)) = (&m.issuer, m.issued_year, &m.number_symbol)
-        && let Some(existing) = store.document_by_registry_key(issuer, year, ns).await?
-    {
-        return Err(Failure::permanent(format!(
-            "Trùng số ký hiệu {ns} năm {year} của {issuer} với văn bản #{existing} đã có \
-             (có thể văn thư đã đăng thủ công): cần văn thư đối chiếu"
-        )));
-    }
     let mut replaced_by = None;
     if let Some(id) = &write.external_id {
         match store.tombstone(id).await? {
@@ -349,6 +348,27 @@ async fn insert(
             }
             None => {}
         }
+    }
+    // One document, one record: the same rule as a hand ingest (`ingest::placement`).
+    match placement(store, &doc).await? {
+        Placement::New => {}
+        Placement::Duplicate { of } => {
+            write.outcome = "duplicate".into();
+            write.action = SyncAction::Record {
+                document_id: Some(of),
+            };
+            return Ok(write);
+        }
+        Placement::Supersede { record, copy } => {
+            write.outcome = "superseded".into();
+            write.action = SyncAction::Supersede {
+                document_id: record,
+                doc,
+                reason: domain::supersede_reason(record, copy),
+            };
+            return Ok(write);
+        }
+        Placement::Conflict { with } => hold_as_conflict(&mut doc, with),
     }
     write.outcome = if replaces.is_empty() {
         "new"

@@ -139,7 +139,7 @@ pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
 /// answer as for a missing id, so a classified record's existence does not leak).
 pub async fn public_record(state: &AppState, id: i64) -> Result<DocumentRecord, ApiError> {
     let record = state.store.get_document(id).await?;
-    if crate::search::is_public(&record) {
+    if record.is_public() {
         Ok(record)
     } else {
         Err(ApiError::not_found())

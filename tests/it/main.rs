@@ -7,6 +7,8 @@ mod cli;
 mod edxml_extract;
 mod fixtures;
 mod header_cases;
+mod one_record;
+mod public_rule;
 mod search_eval;
 mod search_scale;
 mod signatures;

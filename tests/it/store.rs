@@ -73,30 +73,6 @@ async fn conformance(store: Store) {
         1234
     );
 
-    // Same issuer + year + number-symbol: a named conflict, and nothing half-written.
-    let clash = sample(2, Some("116/QĐ-UBND"));
-    match store.insert_document(&clash).await {
-        Err(StoreError::Conflict {
-            constraint,
-            message,
-        }) => {
-            assert_eq!(constraint, "documents_registry_key");
-            assert!(message.contains("số ký hiệu"), "{message}");
-        }
-        other => panic!("expected a registry-key conflict, got {other:?}"),
-    }
-    assert_eq!(
-        store
-            .document_id_for_file(&clash.file.sha256)
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(
-        store.file(&clash.file.sha256).await.unwrap().is_none(),
-        "the file row rolled back too"
-    );
-
     // Same file again: conflict on the file.
     let mut same_file = sample(1, Some("117/QĐ-UBND"));
     same_file.metadata.number_symbol = Some("117/QĐ-UBND".into());
@@ -198,7 +174,162 @@ async fn conformance(store: Store) {
     let hits: Vec<u64> = found.hits.iter().map(|h| h.record.id).collect();
     assert_eq!(hits, [a as u64]);
     sync_conformance(&store).await;
+    publication_conformance(&store).await;
     store.close().await;
+}
+
+/// A record with these facts, stored as `status` (publishing a classified record is
+/// refused, so such a record is stored unpublished and then forced with raw SQL where a
+/// test needs it published).
+fn with_facts(seed: u8, ns: &str, status: Status, secrecy: Option<&str>, internal: bool) -> NewDocument {
+    let mut doc = sample(seed, Some(ns));
+    doc.status = status;
+    doc.metadata.secrecy = secrecy.map(str::to_string);
+    doc.metadata.internal_circulation = internal;
+    doc.citations[0].number_symbol = "9/2020/NĐ-CP".into();
+    doc
+}
+
+/// The publication rule and the registry key on this backend: one document, one public
+/// record; publishing refused for classified and internal records whoever asks; the SQL
+/// public condition agrees with the Rust one on every combination.
+async fn publication_conformance(store: &Store) {
+    use vanban::domain::Refusal;
+
+    // Two spellings of one issuer and number are one registry key: a second published
+    // record under it is a named conflict, and nothing of it is kept.
+    let first = with_facts(200, "500/QĐ-UBND", Status::Published, None, false);
+    let a = store.insert_document(&first).await.expect("first");
+    let key = store.get_document(a).await.unwrap().registry_key;
+    assert_eq!(
+        key.as_deref(),
+        Some("uy ban nhan dan xa quoc tuan|2021|500/QD-UBND")
+    );
+    let mut second = with_facts(201, "500/QD-UBND", Status::Published, None, false);
+    second.metadata.issuer = Some("UBND xã Quốc Tuấn".into());
+    match store.insert_document(&second).await {
+        Err(StoreError::Conflict { constraint, message }) => {
+            assert_eq!(constraint, "documents_registry_key");
+            assert!(message.contains("số ký hiệu"), "{message}");
+        }
+        other => panic!("expected a registry-key conflict, got {other:?}"),
+    }
+    assert!(
+        store.file(&second.file.sha256).await.unwrap().is_none(),
+        "the file row rolled back too"
+    );
+    // Held for review, the same copy may share the key (it never blocks the genuine one)…
+    second.status = Status::NeedsReview;
+    let b = store.insert_document(&second).await.expect("held copy");
+    let holders: Vec<i64> = store
+        .records_with_key(key.as_deref().unwrap())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(holders, [a, b]);
+    // …but is not published while the first one is.
+    assert!(matches!(
+        store.set_status(b, Status::Published, "clerk:an", "công khai").await,
+        Err(StoreError::Refused(Refusal::SameKeyPublished { other })) if other == a
+    ));
+
+    // Publishing a classified or internal record is refused with its reason, from any
+    // status and by any actor, and nothing changes.
+    let cases: &[(Option<&str>, bool, Status, Refusal)] = &[
+        (Some("Mật"), false, Status::Draft, Refusal::Classified("Mật".into())),
+        (Some("Tối mật"), false, Status::NeedsReview, Refusal::Classified("Tối mật".into())),
+        (Some("Tuyệt mật"), true, Status::Withdrawn, Refusal::Classified("Tuyệt mật".into())),
+        (None, true, Status::Draft, Refusal::Internal),
+        (None, true, Status::NeedsReview, Refusal::Internal),
+        (None, true, Status::Withdrawn, Refusal::Internal),
+    ];
+    for (n, (secrecy, internal, from, want)) in cases.iter().enumerate() {
+        let ns = format!("{}/KH-UBND", 600 + n);
+        let id = store
+            .insert_document(&with_facts(210 + n as u8, &ns, *from, *secrecy, *internal))
+            .await
+            .unwrap();
+        let log = store.max_search_change().await.unwrap();
+        for actor in ["clerk:an", "admin:ops", "cli:root", "sync:hub"] {
+            match store.set_status(id, Status::Published, actor, "công khai").await {
+                Err(StoreError::Refused(got)) => assert_eq!(&got, want, "{ns} by {actor}"),
+                other => panic!("{ns} by {actor}: {other:?}"),
+            }
+        }
+        let record = store.get_document(id).await.unwrap();
+        assert_eq!((record.status, record.version), (*from, 1), "{ns}");
+        assert_eq!(store.audit_trail(id).await.unwrap().len(), 1, "{ns}");
+        assert_eq!(store.max_search_change().await.unwrap(), log, "{ns}");
+        // Stored as published by a policy decision, or by a sync: refused the same way.
+        let mut direct = with_facts(230 + n as u8, &format!("{}/KH-UBND", 700 + n), Status::Published, *secrecy, *internal);
+        match store.insert_document(&direct).await {
+            Err(StoreError::Refused(got)) => assert_eq!(&got, want, "insert {ns}"),
+            other => panic!("insert {ns}: {other:?}"),
+        }
+        direct.external_id = Some(format!("X,2021/01/01,{n}/KH"));
+        let sync = write(
+            &format!("p-refused-{n}"),
+            "new",
+            SyncAction::Insert { doc: Box::new(direct.clone()), replaces: vec![], replaced_by: None },
+        );
+        assert!(matches!(store.apply_sync(&sync).await, Err(StoreError::Refused(_))));
+        assert!(store.package("hub", &sync.package_id).await.unwrap().is_none());
+        // An update that would publish it is refused too.
+        let update = write(
+            &format!("p-refused-update-{n}"),
+            "update",
+            SyncAction::Update { document_id: id, doc: Box::new(direct) },
+        );
+        assert!(matches!(store.apply_sync(&update).await, Err(StoreError::Refused(_))));
+        assert_eq!(store.get_document(id).await.unwrap().version, 1);
+    }
+
+    // The SQL condition and the Rust predicate agree on every combination (records forced
+    // into each state with raw SQL, as nothing in the store would write them).
+    let mut expected = Vec::new();
+    let mut seed = 239u8;
+    let mut forced = Vec::new();
+    for status in Status::ALL {
+        for secrecy in [None, Some("Mật")] {
+            for internal in [false, true] {
+                let ns = format!("{seed}/TB-UBND");
+                let mut doc = with_facts(seed, &ns, Status::Draft, secrecy, internal);
+                doc.metadata.issued_year = Some(1999);
+                doc.citations[0].number_symbol = "1/1999/NĐ-CP".into();
+                let id = store.insert_document(&doc).await.unwrap();
+                crate::public_rule::force(store, id, &format!("status = '{}'", status.as_str())).await;
+                if vanban::domain::is_public(status, secrecy, internal) {
+                    expected.push(id);
+                }
+                forced.push((id, ns, status, secrecy, internal));
+                seed += 1;
+            }
+        }
+    }
+    assert_eq!(expected.len(), 1);
+    let listed: Vec<i64> = store
+        .published_ids_after(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|id| forced.iter().any(|f| f.0 == *id))
+        .collect();
+    assert_eq!(listed, expected);
+    assert_eq!(store.published_citing("1/1999/NĐ-CP").await.unwrap(), expected);
+    let by_year: Vec<i64> = store.published_by_year_number(1999, "*").await.unwrap();
+    assert!(by_year.is_empty());
+    for (id, ns, status, secrecy, internal) in &forced {
+        let record = store.get_document(*id).await.unwrap();
+        let public = record.is_public();
+        assert_eq!(public, expected.contains(id), "{status:?} {secrecy:?} {internal}");
+        let found = store.published_by_number_symbol(ns).await.unwrap();
+        assert_eq!(found.is_some(), public, "{ns}");
+        let number = ns.split('/').next().unwrap();
+        let by_number = store.published_by_year_number(1999, number).await.unwrap();
+        assert_eq!(by_number.contains(id), public, "{ns}");
+    }
 }
 
 fn synced(seed: u8, external_id: &str, number_symbol: &str) -> NewDocument {
