@@ -322,6 +322,12 @@ pub enum Placement {
     Conflict { with: i64 },
 }
 
+/// Whether a file vouched for by `arrival` takes the place of a record's file vouched for
+/// by `holder`: only the signed original replaces, and only an unsigned or broken copy.
+pub fn supersedes(arrival: Evidence, holder: Evidence) -> bool {
+    arrival == Evidence::Genuine && holder != Evidence::Genuine
+}
+
 /// One document, one record: the rule both paths (hand ingest, e-office sync) follow.
 /// `holders` are the records with the same registry key, in id order.
 pub fn place(arrival: &Arrival, holders: &[Holder]) -> Placement {
@@ -335,7 +341,7 @@ pub fn place(arrival: &Arrival, holders: &[Holder]) -> Placement {
     };
     let same = |h: &&Holder| h.fingerprint == arrival.fingerprint;
     if arrival.evidence == Evidence::Genuine {
-        if principal.evidence != Evidence::Genuine {
+        if supersedes(arrival.evidence, principal.evidence) {
             return Placement::Supersede {
                 record: principal.id,
                 copy: principal.evidence,

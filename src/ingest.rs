@@ -201,7 +201,7 @@ impl Ingestor<'_> {
             },
         );
         // Decided before the file is written: a duplicate writes nothing.
-        let placement = placement(self.store, &doc)
+        let placement = placement(self.store, &doc, &[])
             .await
             .map_err(|e| e.to_string())?;
         if let Placement::Duplicate { of } = placement {
@@ -265,8 +265,13 @@ impl Ingestor<'_> {
 
 /// One document, one record: where `doc` goes given the records that already carry its
 /// registry key (`domain::place`). The one decision both paths take — the hand ingest
-/// here and the e-office sync's plan.
-pub async fn placement(store: &Store, doc: &NewDocument) -> Result<Placement, StoreError> {
+/// here and the e-office sync's plan. Records whose external id is in `replacing` (a
+/// sync replace package's targets, withdrawn in the same transaction) do not count.
+pub async fn placement(
+    store: &Store,
+    doc: &NewDocument,
+    replacing: &[String],
+) -> Result<Placement, StoreError> {
     let m = &doc.metadata;
     let Some(key) = domain::registry_key(
         m.issuer.as_deref(),
@@ -275,7 +280,12 @@ pub async fn placement(store: &Store, doc: &NewDocument) -> Result<Placement, St
     ) else {
         return Ok(Placement::New);
     };
-    let records = store.records_with_key(&key).await?;
+    let mut records = store.records_with_key(&key).await?;
+    records.retain(|r| {
+        r.external_id
+            .as_ref()
+            .is_none_or(|e| !replacing.contains(e))
+    });
     if records.is_empty() {
         return Ok(Placement::New);
     }

@@ -21,7 +21,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use crate::store::{DocumentRecord, NewCitation, Status, Store, StoreError};
+use crate::store::{DocumentRecord, NewCitation, Store, StoreError};
 use analysis::{Form, VietnameseTokenizer};
 
 /// Bump when the schema or the analysis changes: an index of another version is rebuilt.

@@ -218,14 +218,9 @@ impl Store {
                 SyncAction::Record { document_id } => *document_id,
                 SyncAction::Insert { doc, replaces, replaced_by } => {
                     let doc: &NewDocument = doc;
-                    let id = insert_document_tx!(tx, doc, now);
-                    if let Some(by) = replaced_by {
-                        sqlx::query("UPDATE documents SET replaced_by = $1 WHERE id = $2")
-                            .bind(by)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
+                    // The replaced documents leave publication first: the replacement may
+                    // carry the same registry key (one published record per key).
+                    let mut withdrawn = Vec::new();
                     for replaced in replaces {
                         let old: Option<(i64, String)> = sqlx::query("SELECT id, status FROM documents WHERE external_id = $1")
                             .bind(replaced)
@@ -234,18 +229,28 @@ impl Store {
                             .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("status")?)))
                             .transpose()?;
                         let Some((old_id, old_status)) = old else { continue };
-                        if old_id == id {
-                            continue;
-                        }
-                        sqlx::query(
-                            "UPDATE documents SET status = 'withdrawn', replaced_by = $1, version = version + 1, \
-                             updated_at = $2 WHERE id = $3",
-                        )
-                        .bind(id)
-                        .bind(now)
-                        .bind(old_id)
-                        .execute(&mut *tx)
-                        .await?;
+                        sqlx::query("UPDATE documents SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+                            .bind(Status::Withdrawn.as_str())
+                            .bind(now)
+                            .bind(old_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        withdrawn.push((old_id, old_status));
+                    }
+                    let id = insert_document_tx!(tx, doc, now);
+                    if let Some(by) = replaced_by {
+                        sqlx::query("UPDATE documents SET replaced_by = $1 WHERE id = $2")
+                            .bind(by)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for (old_id, old_status) in withdrawn {
+                        sqlx::query("UPDATE documents SET replaced_by = $1 WHERE id = $2")
+                            .bind(id)
+                            .bind(old_id)
+                            .execute(&mut *tx)
+                            .await?;
                         let detail = serde_json::json!({
                             "from": old_status, "to": "withdrawn", "replaced_by": id,
                             "reason": format!("Được thay thế bởi văn bản #{id} (gói {})", w.package_id),

@@ -318,6 +318,20 @@ async fn insert(
     if let Some(id) = &write.external_id
         && let Some(existing) = store.document_by_external_id(id).await?
     {
+        // The same DocumentId again: a redelivery — unless it now carries the signed
+        // original of a record that holds an unsigned or broken copy.
+        let copy = domain::Evidence::of_stored(existing.fields.signature.as_ref());
+        if existing.file_sha256 != doc.file.sha256
+            && domain::supersedes(domain::Evidence::of_stored(doc.metadata.signature.as_ref()), copy)
+        {
+            write.outcome = "superseded".into();
+            write.action = SyncAction::Supersede {
+                document_id: existing.id,
+                doc,
+                reason: domain::supersede_reason(existing.id, copy),
+            };
+            return Ok(write);
+        }
         write.outcome = "duplicate".into();
         write.action = SyncAction::Record {
             document_id: Some(existing.id),
@@ -350,7 +364,7 @@ async fn insert(
         }
     }
     // One document, one record: the same rule as a hand ingest (`ingest::placement`).
-    match placement(store, &doc).await? {
+    match placement(store, &doc, &replaces).await? {
         Placement::New => {}
         Placement::Duplicate { of } => {
             write.outcome = "duplicate".into();

@@ -237,8 +237,11 @@ async fn a_forced_internal_or_classified_record_is_revealed_by_no_public_surface
         .rebuild(&app.state.store, |_| {})
         .await
         .unwrap();
-    let hits = app.search("phuong an dien tap").await;
-    assert!(hits.is_empty(), "{hits:?}");
+    for q in ["phuong an dien tap", "77/KH-BCH", "88/KH-BCH", ""] {
+        let hits = app.search(q).await;
+        assert!(!hits.iter().any(|h| hidden.contains(h)), "{q:?}: {hits:?}");
+    }
+    assert_eq!(app.json("/api/v1/documents?q=").await["total"], 2);
 }
 
 #[tokio::test]

@@ -662,3 +662,105 @@ async fn postgres_store_conformance() {
     conformance(Store::connect(&db.url, 4).await.expect("postgres")).await;
     db.drop().await;
 }
+
+/// A database made before migration 0006 (the registry key over the issuer as written):
+/// on connect the old constraint goes (SQLite rebuilds the table, keeping every row and
+/// what refers to it), every record gets its canonical key, and of two published records
+/// that turn out to be one document the later goes to review.
+#[tokio::test]
+async fn a_database_from_before_the_canonical_registry_key_is_migrated() {
+    use sqlx::Row;
+    let dir = tempfile::tempdir().unwrap();
+    let old_migrations = dir.path().join("migrations");
+    std::fs::create_dir(&old_migrations).unwrap();
+    for entry in std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+    )
+    .unwrap()
+    {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.as_str() < "0005" {
+            std::fs::copy(&path, old_migrations.join(name)).unwrap();
+        }
+    }
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let now = "2024-01-01T00:00:00Z";
+    for (n, issuer, ns) in [
+        (1, "Ủy ban nhân dân xã Nam Chính", "339/BC-UBND"),
+        (2, "UBND xã Nam Chính", "339/BC-UBND"),
+        (3, "UBND xã Nam Chính", "340/BC-UBND"),
+    ] {
+        let sha = format!("{n:064x}");
+        sqlx::query("INSERT INTO files (sha256, size, media_type, blob_key, created_at) VALUES ($1, 1, 'application/pdf', $1, $2)")
+            .bind(&sha)
+            .bind(now)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO documents (unit_code, status, source, file_sha256, number_symbol, issuer, issued_year, \
+             text_source, pages, created_at, updated_at) VALUES ('u', 'published', 'cli', $1, $2, $3, 2021, 'text_layer', 1, $4, $4)",
+        )
+        .bind(&sha)
+        .bind(ns)
+        .bind(issuer)
+        .bind(now)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO document_texts (document_id, body) VALUES ($1, 'Báo cáo')")
+            .bind(n)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+
+    let store = Store::connect(&url, 2).await.expect("migrates");
+    let first = store.get_document(1).await.unwrap();
+    let second = store.get_document(2).await.unwrap();
+    let third = store.get_document(3).await.unwrap();
+    assert_eq!(first.status, Status::Published);
+    assert_eq!(second.status, Status::NeedsReview);
+    assert_eq!(third.status, Status::Published);
+    assert_eq!(first.registry_key, second.registry_key);
+    assert!(first.registry_key.is_some() && third.registry_key.is_some());
+    let trail = store.audit_trail(2).await.unwrap();
+    assert_eq!(trail.last().unwrap().actor, "system:migrate");
+    assert!(
+        trail.last().unwrap().detail["reason"]
+            .as_str()
+            .unwrap()
+            .contains("#1"),
+        "{trail:?}"
+    );
+    // Nothing referring to the rebuilt table was lost.
+    assert_eq!(store.document_text(1).await.unwrap(), "Báo cáo");
+    assert!(store.search_changes_after(0, 10).await.unwrap().iter().any(|&(_, d)| d == 2));
+    // The old constraint is gone: the issuer exactly as written, same year and number,
+    // may be stored again (held, as the placement would hold it).
+    let mut copy = sample(9, Some("339/BC-UBND"));
+    copy.metadata.issuer = Some("Ủy ban nhân dân xã Nam Chính".into());
+    copy.status = Status::NeedsReview;
+    store.insert_document(&copy).await.expect("no legacy constraint");
+    // Idempotent: connecting again changes nothing.
+    store.close().await;
+    let again = Store::connect(&url, 2).await.unwrap();
+    assert_eq!(again.get_document(2).await.unwrap().version, second.version);
+    if let Store::Sqlite(pool) = &again {
+        let sql: String = sqlx::query("SELECT sql FROM sqlite_master WHERE name = 'documents'")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+            .get("sql");
+        assert!(!sql.contains("documents_registry_key"), "{sql}");
+    }
+}
