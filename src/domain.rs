@@ -106,7 +106,9 @@ pub enum Refusal {
     Internal,
     #[error("Văn bản đã được thay thế bởi văn bản #{0}: không công khai lại bản cũ")]
     Replaced(i64),
-    #[error("Văn bản #{other} cùng cơ quan ban hành, năm và số ký hiệu đang được công khai: thu hồi văn bản đó trước")]
+    #[error(
+        "Văn bản #{other} cùng cơ quan ban hành, năm và số ký hiệu đang được công khai: thu hồi văn bản đó trước"
+    )]
     SameKeyPublished { other: i64 },
     #[error("Không chuyển được từ trạng thái \"{}\" sang \"{}\"", .from.label(), .to.label())]
     InvalidTransition { from: Status, to: Status },
@@ -413,7 +415,11 @@ mod tests {
         for from in Status::ALL {
             for (secrecy, internal, want) in [
                 (Some("Mật"), false, Some(Refusal::Classified("Mật".into()))),
-                (Some("Tối mật"), true, Some(Refusal::Classified("Tối mật".into()))),
+                (
+                    Some("Tối mật"),
+                    true,
+                    Some(Refusal::Classified("Tối mật".into())),
+                ),
                 (None, true, Some(Refusal::Internal)),
                 (None, false, None),
             ] {
@@ -471,15 +477,30 @@ mod tests {
     fn issuers_are_compared_in_canonical_form() {
         let same = [
             ("UBND xã Nam Chính", "Ủy ban nhân dân xã Nam Chính"),
-            ("Uỷ ban nhân dân xã Nam Chính", "Ủy ban nhân dân xã Nam Chính"),
-            ("ỦY BAN NHÂN DÂN XÃ NAM CHÍNH", "Ủy ban nhân dân xã Nam Chính"),
+            (
+                "Uỷ ban nhân dân xã Nam Chính",
+                "Ủy ban nhân dân xã Nam Chính",
+            ),
+            (
+                "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH",
+                "Ủy ban nhân dân xã Nam Chính",
+            ),
             // NFD input.
-            ("U\u{309}y ban nha\u{302}n da\u{302}n xa\u{303} Nam Chi\u{301}nh", "UBND xã Nam Chính"),
+            (
+                "U\u{309}y ban nha\u{302}n da\u{302}n xa\u{303} Nam Chi\u{301}nh",
+                "UBND xã Nam Chính",
+            ),
             ("UBND  xã  Nam Chính.", "Ủy ban nhân dân xã Nam Chính"),
             ("HĐND tỉnh Nam Định", "Hội đồng nhân dân tỉnh Nam Định"),
-            ("Sở GD&ĐT tỉnh Nam Định", "Sở Giáo dục và Đào tạo tỉnh Nam Định"),
+            (
+                "Sở GD&ĐT tỉnh Nam Định",
+                "Sở Giáo dục và Đào tạo tỉnh Nam Định",
+            ),
             ("TAND huyện Trực Ninh", "Tòa án nhân dân huyện Trực Ninh"),
-            ("VKSND TP Nam Định", "Viện kiểm sát nhân dân thành phố Nam Định"),
+            (
+                "VKSND TP Nam Định",
+                "Viện kiểm sát nhân dân thành phố Nam Định",
+            ),
             ("UBND TT Cổ Lễ", "Ủy ban nhân dân thị trấn Cổ Lễ"),
         ];
         for (a, b) in same {
@@ -506,13 +527,20 @@ mod tests {
             ("43/2011/NĐ-CP", "43/2011/ND-CP"),
             ("116/qđ-ubnd", "116/QĐ-UBND"),
         ] {
-            assert_eq!(canonical_number_symbol(a), canonical_number_symbol(b), "{a}");
+            assert_eq!(
+                canonical_number_symbol(a),
+                canonical_number_symbol(b),
+                "{a}"
+            );
         }
         assert_ne!(
             canonical_number_symbol("116/QĐ-UBND"),
             canonical_number_symbol("117/QĐ-UBND")
         );
-        assert_eq!(canonical_number_symbol("/BC-UBND").as_deref(), Some("/BC-UBND"));
+        assert_eq!(
+            canonical_number_symbol("/BC-UBND").as_deref(),
+            Some("/BC-UBND")
+        );
         assert_eq!(canonical_number_symbol("  "), None);
         assert_eq!(
             registry_key(Some("UBND xã Nam Chính"), Some(2021), Some("339/BC-UBND")).as_deref(),
@@ -626,7 +654,11 @@ mod tests {
             (Withdrawn, Published, Withdrawn),
             (Draft, Draft, Draft),
         ] {
-            assert_eq!(superseded_status(current, decided), want, "{current:?}+{decided:?}");
+            assert_eq!(
+                superseded_status(current, decided),
+                want,
+                "{current:?}+{decided:?}"
+            );
         }
     }
 }

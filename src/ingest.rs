@@ -13,9 +13,7 @@ use crate::doctypes::DocTypeTable;
 use crate::domain::{self, Arrival, Evidence, Holder, Placement};
 use crate::extract::{self, Extraction, sha256_hex};
 use crate::policy;
-use crate::store::{
-    DocumentFields, NewCitation, NewDocument, NewFile, Status, Store, StoreError,
-};
+use crate::store::{DocumentFields, NewCitation, NewDocument, NewFile, Status, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -238,17 +236,24 @@ impl Ingestor<'_> {
             }
             Placement::Conflict { with } => {
                 hold_as_conflict(&mut doc, with);
-                self.store.insert_document(&doc).await.map(|id| Outcome::New {
-                    id,
-                    status: doc.status.as_str().to_string(),
-                    reason: doc.status_reason.clone(),
-                })
+                self.store
+                    .insert_document(&doc)
+                    .await
+                    .map(|id| Outcome::New {
+                        id,
+                        status: doc.status.as_str().to_string(),
+                        reason: doc.status_reason.clone(),
+                    })
             }
-            Placement::New => self.store.insert_document(&doc).await.map(|id| Outcome::New {
-                id,
-                status: decision.status.as_str().to_string(),
-                reason: decision.reason.clone(),
-            }),
+            Placement::New => self
+                .store
+                .insert_document(&doc)
+                .await
+                .map(|id| Outcome::New {
+                    id,
+                    status: decision.status.as_str().to_string(),
+                    reason: decision.reason.clone(),
+                }),
         };
         match stored {
             Ok(outcome) => Ok(outcome),
@@ -313,7 +318,8 @@ pub async fn placement(
 /// does not supersede it: stored as its own record, held for a clerk, naming the other.
 pub fn hold_as_conflict(doc: &mut NewDocument, with: i64) {
     let reason = domain::conflict_reason(with);
-    doc.warnings.push(("registry_conflict".into(), reason.clone()));
+    doc.warnings
+        .push(("registry_conflict".into(), reason.clone()));
     if doc.status != Status::Withdrawn {
         doc.status = Status::NeedsReview;
     }

@@ -565,15 +565,19 @@ async fn sqlite_drop_legacy_registry_key(pool: &SqlitePool) -> Result<(), StoreE
     static NAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r#"^CREATE TABLE\s+"?documents"?"#).expect("regex")
     });
-    let table: String = sqlx::query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'documents'")
-        .fetch_one(pool)
-        .await?
-        .try_get("sql")?;
+    let table: String =
+        sqlx::query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'documents'")
+            .fetch_one(pool)
+            .await?
+            .try_get("sql")?;
     if !LEGACY.is_match(&table) {
         return Ok(());
     }
     let rebuilt = NAME
-        .replace(&LEGACY.replace(&table, ""), "CREATE TABLE documents_rebuilt")
+        .replace(
+            &LEGACY.replace(&table, ""),
+            "CREATE TABLE documents_rebuilt",
+        )
         .into_owned();
     let options = (*pool.connect_options()).clone().foreign_keys(false);
     let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
@@ -586,17 +590,28 @@ async fn sqlite_drop_legacy_registry_key(pool: &SqlitePool) -> Result<(), StoreE
     .iter()
     .map(|r| r.try_get("sql"))
     .collect::<Result<_, _>>()?;
-    let sequence: Option<i64> = sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'documents'")
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get("seq"))
-        .transpose()?;
-    sqlx::query(sqlx::AssertSqlSafe(rebuilt)).execute(&mut *tx).await?;
-    sqlx::query("INSERT INTO documents_rebuilt SELECT * FROM documents").execute(&mut *tx).await?;
-    sqlx::query("DROP TABLE documents").execute(&mut *tx).await?;
-    sqlx::query("ALTER TABLE documents_rebuilt RENAME TO documents").execute(&mut *tx).await?;
+    let sequence: Option<i64> =
+        sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = 'documents'")
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("seq"))
+            .transpose()?;
+    sqlx::query(sqlx::AssertSqlSafe(rebuilt))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO documents_rebuilt SELECT * FROM documents")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DROP TABLE documents")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("ALTER TABLE documents_rebuilt RENAME TO documents")
+        .execute(&mut *tx)
+        .await?;
     for index in indexes {
-        sqlx::query(sqlx::AssertSqlSafe(index)).execute(&mut *tx).await?;
+        sqlx::query(sqlx::AssertSqlSafe(index))
+            .execute(&mut *tx)
+            .await?;
     }
     if let Some(seq) = sequence {
         sqlx::query("UPDATE sqlite_sequence SET seq = MAX(seq, $1) WHERE name = 'documents'")
@@ -604,7 +619,9 @@ async fn sqlite_drop_legacy_registry_key(pool: &SqlitePool) -> Result<(), StoreE
             .execute(&mut *tx)
             .await?;
     }
-    let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *tx).await?;
+    let broken = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut *tx)
+        .await?;
     if !broken.is_empty() {
         // Rolled back when `tx` drops: the database stays as it was.
         return Err(StoreError::Database(sqlx::Error::Protocol(format!(

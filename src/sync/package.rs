@@ -7,9 +7,9 @@ use edxml::BusinessKind;
 use crate::blob::{BlobStore, PutOutcome};
 use crate::config::PublicationSettings;
 use crate::doctypes::DocTypeTable;
+use crate::domain::{self, Placement};
 use crate::edxml_import::{ImportedPackage, import_edxml};
 use crate::extract::sha256_hex;
-use crate::domain::{self, Placement};
 use crate::ingest::{Origin, hold_as_conflict, new_document, placement};
 use crate::policy::{self, Decision, Request};
 use crate::store::{Status, Store, StoreError, SyncAction, SyncWrite, Tombstone};
@@ -322,7 +322,10 @@ async fn insert(
         // original of a record that holds an unsigned or broken copy.
         let copy = domain::Evidence::of_stored(existing.fields.signature.as_ref());
         if existing.file_sha256 != doc.file.sha256
-            && domain::supersedes(domain::Evidence::of_stored(doc.metadata.signature.as_ref()), copy)
+            && domain::supersedes(
+                domain::Evidence::of_stored(doc.metadata.signature.as_ref()),
+                copy,
+            )
         {
             write.outcome = "superseded".into();
             write.action = SyncAction::Supersede {

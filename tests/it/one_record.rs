@@ -153,7 +153,12 @@ async fn assert_serves(app: &TestApp, id: i64, file: &str, history: &[&str]) {
     assert_eq!(versions, want, "#{id} history");
     for old in history {
         // Both files are kept: the row and the blob.
-        let stored = s.store.file(&sha(old)).await.unwrap().expect("file row kept");
+        let stored = s
+            .store
+            .file(&sha(old))
+            .await
+            .unwrap()
+            .expect("file row kept");
         assert!(s.blobs.contains(&stored.blob_key), "{old} blob kept");
     }
     if record.status == Status::Published {
@@ -184,7 +189,11 @@ async fn a_tampered_copy_first_never_blocks_the_genuine_original() {
         let (id, status) = new_id(&ingest(&app, tampered).await);
         assert_eq!(status, "needs_review", "{tampered}: broken signature held");
         match ingest(&app, SIGNED).await {
-            Outcome::Superseded { id: got, status, reason } => {
+            Outcome::Superseded {
+                id: got,
+                status,
+                reason,
+            } => {
                 assert_eq!(got, id, "{tampered}");
                 assert_eq!(status, "published", "{tampered}");
                 assert!(reason.contains("chữ ký số không hợp lệ"), "{reason}");
@@ -196,7 +205,11 @@ async fn a_tampered_copy_first_never_blocks_the_genuine_original() {
         assert_eq!(audit_actions(&app, id).await, ["created", "superseded"]);
         // The tampered copy again, or the unsigned one: duplicates of the record.
         for again in [tampered, UNSIGNED] {
-            assert_eq!(ingest(&app, again).await, Outcome::Duplicate { id }, "{again}");
+            assert_eq!(
+                ingest(&app, again).await,
+                Outcome::Duplicate { id },
+                "{again}"
+            );
         }
     }
 }
@@ -206,7 +219,12 @@ async fn an_unsigned_copy_first_is_superseded_by_its_signed_original() {
     let app = app().await;
     let (id, status) = new_id(&ingest(&app, UNSIGNED).await);
     assert_eq!(status, "published");
-    let Outcome::Superseded { id: got, status, reason } = ingest(&app, SIGNED).await else {
+    let Outcome::Superseded {
+        id: got,
+        status,
+        reason,
+    } = ingest(&app, SIGNED).await
+    else {
         panic!("the signed original supersedes");
     };
     assert_eq!((got, status.as_str()), (id, "published"));
@@ -228,9 +246,16 @@ async fn a_signed_original_first_makes_later_copies_duplicates() {
     let (id, status) = new_id(&ingest(&app, SIGNED).await);
     assert_eq!(status, "published");
     for copy in [UNSIGNED, UNSIGNED_OTHER_PRODUCER, TAMPERED] {
-        assert_eq!(ingest(&app, copy).await, Outcome::Duplicate { id }, "{copy}");
+        assert_eq!(
+            ingest(&app, copy).await,
+            Outcome::Duplicate { id },
+            "{copy}"
+        );
         // Nothing of the copy was kept.
-        assert!(app.state.store.file(&sha(copy)).await.unwrap().is_none(), "{copy}");
+        assert!(
+            app.state.store.file(&sha(copy)).await.unwrap().is_none(),
+            "{copy}"
+        );
     }
     assert_serves(&app, id, SIGNED, &[]).await;
     assert_eq!(audit_actions(&app, id).await, ["created"]);
@@ -244,7 +269,11 @@ async fn a_true_conflict_goes_to_review_naming_the_other_record() {
     let (outcome, second) = sync(
         &app,
         "p-conflict",
-        package("UBND xã Nam Chính", "H44,2021/09/13,339/BC-UBND-X", OTHER_CONTENT),
+        package(
+            "UBND xã Nam Chính",
+            "H44,2021/09/13,339/BC-UBND-X",
+            OTHER_CONTENT,
+        ),
     )
     .await;
     let second = second.unwrap();
@@ -258,7 +287,9 @@ async fn a_true_conflict_goes_to_review_naming_the_other_record() {
         .unwrap()
         .to_string();
     assert!(
-        reason.contains(&format!("Trùng số ký hiệu với văn bản #{first} nhưng khác nội dung")),
+        reason.contains(&format!(
+            "Trùng số ký hiệu với văn bản #{first} nhưng khác nội dung"
+        )),
         "{reason}"
     );
     assert!(
@@ -271,13 +302,19 @@ async fn a_true_conflict_goes_to_review_naming_the_other_record() {
     );
     // Both are kept; the first stays the one public record; the review queue has the
     // newcomer, whose page names the first.
-    assert_eq!(store.get_document(first).await.unwrap().status, Status::Published);
+    assert_eq!(
+        store.get_document(first).await.unwrap().status,
+        Status::Published
+    );
     let (queue, _) = store
         .documents_in_status(Status::NeedsReview, None, 10, 0)
         .await
         .unwrap();
     assert_eq!(queue.iter().map(|r| r.id).collect::<Vec<_>>(), [second]);
-    assert_eq!(held.registry_key, store.get_document(first).await.unwrap().registry_key);
+    assert_eq!(
+        held.registry_key,
+        store.get_document(first).await.unwrap().registry_key
+    );
     assert_serves(&app, first, UNSIGNED, &[]).await;
     // A clerk cannot publish the second while the first is public…
     assert!(matches!(
@@ -306,35 +343,51 @@ async fn ingest_then_sync_with_an_abbreviated_issuer_is_one_record() {
     let (outcome, got) = sync(
         &app,
         "p-copy",
-        package("UBND xã Nam Chính", "H44,2021/09/13,339/BC-UBND", UNSIGNED_OTHER_PRODUCER),
+        package(
+            "UBND xã Nam Chính",
+            "H44,2021/09/13,339/BC-UBND",
+            UNSIGNED_OTHER_PRODUCER,
+        ),
     )
     .await;
     assert_eq!((outcome.as_str(), got), ("duplicate", Some(id)));
     // The record adopts the package's DocumentId, so later packages find it…
     let record = app.state.store.get_document(id).await.unwrap();
-    assert_eq!(record.external_id.as_deref(), Some("H44,2021/09/13,339/BC-UBND"));
+    assert_eq!(
+        record.external_id.as_deref(),
+        Some("H44,2021/09/13,339/BC-UBND")
+    );
     // …and the signed original from the hub, the old tone placement in its header,
     // supersedes the hand-ingested copy.
     let (outcome, got) = sync(
         &app,
         "p-signed",
-        package("Uỷ ban nhân dân xã Nam Chính", "H44,2021/09/13,339/BC-UBND", SIGNED),
+        package(
+            "Uỷ ban nhân dân xã Nam Chính",
+            "H44,2021/09/13,339/BC-UBND",
+            SIGNED,
+        ),
     )
     .await;
     assert_eq!((outcome.as_str(), got), ("superseded", Some(id)));
     assert_serves(&app, id, SIGNED, &[UNSIGNED]).await;
     assert_eq!(audit_actions(&app, id).await, ["created", "superseded"]);
     // A revoke package by that DocumentId finds the record.
-    let mut revoke = Package::default();
-    revoke.namespace = NAMESPACE.into();
-    revoke.header.document_id = Some("H44,2021/09/13,339/BC-UBND".into());
-    revoke.trace = Some(TraceHeaderList {
-        business: Some(Business {
-            kind: BusinessKind::Revoke,
-            ..Business::default()
+    let revoke = Package {
+        namespace: NAMESPACE.into(),
+        header: MessageHeader {
+            document_id: Some("H44,2021/09/13,339/BC-UBND".into()),
+            ..MessageHeader::default()
+        },
+        trace: Some(TraceHeaderList {
+            business: Some(Business {
+                kind: BusinessKind::Revoke,
+                ..Business::default()
+            }),
+            ..TraceHeaderList::default()
         }),
-        ..TraceHeaderList::default()
-    });
+        ..Package::default()
+    };
     let (outcome, got) = sync(&app, "p-revoke", write_document(&revoke).into_bytes()).await;
     assert_eq!((outcome.as_str(), got), ("revoked", Some(id)));
     assert_eq!(
@@ -349,7 +402,11 @@ async fn sync_then_ingest_of_the_signed_original_is_one_record() {
     let (outcome, id) = sync(
         &app,
         "p-unsigned",
-        package("ỦY BAN NHÂN DÂN XÃ NAM CHÍNH", "H44,2021/09/13,339/BC-UBND", UNSIGNED),
+        package(
+            "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH",
+            "H44,2021/09/13,339/BC-UBND",
+            UNSIGNED,
+        ),
     )
     .await;
     let id = id.unwrap();
@@ -358,7 +415,10 @@ async fn sync_then_ingest_of_the_signed_original_is_one_record() {
         app.state.store.get_document(id).await.unwrap().status,
         Status::Published
     );
-    let Outcome::Superseded { id: got, status, .. } = ingest(&app, SIGNED).await else {
+    let Outcome::Superseded {
+        id: got, status, ..
+    } = ingest(&app, SIGNED).await
+    else {
         panic!("the hand-ingested signed original supersedes the synced copy");
     };
     assert_eq!((got, status.as_str()), (id, "published"));
@@ -367,7 +427,11 @@ async fn sync_then_ingest_of_the_signed_original_is_one_record() {
     let (outcome, got) = sync(
         &app,
         "p-unsigned-again",
-        package("UBND xã Nam Chính", "H44,2021/09/13,339/BC-UBND", UNSIGNED_OTHER_PRODUCER),
+        package(
+            "UBND xã Nam Chính",
+            "H44,2021/09/13,339/BC-UBND",
+            UNSIGNED_OTHER_PRODUCER,
+        ),
     )
     .await;
     assert_eq!((outcome.as_str(), got), ("duplicate", Some(id)));

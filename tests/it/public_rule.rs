@@ -83,7 +83,10 @@ async fn forced_registry() -> Forced {
     let mut hidden = Vec::new();
     for (ns, words) in [
         ("77/KH-BCH", "Phương án diễn tập phòng thủ khu vực nội bộ"),
-        ("88/KH-BCH", "Phương án diễn tập phòng thủ khu vực tuyệt mật"),
+        (
+            "88/KH-BCH",
+            "Phương án diễn tập phòng thủ khu vực tuyệt mật",
+        ),
     ] {
         hidden.push(
             app.add(Doc {
@@ -290,7 +293,12 @@ fn the_public_condition_is_written_once() {
         let text = std::fs::read_to_string(entry.path()).unwrap();
         for (n, line) in text.lines().enumerate() {
             if line.contains("'published'") || line.contains("secrecy IS NULL") {
-                offenders.push(format!("{}:{}: {}", entry.path().display(), n + 1, line.trim()));
+                offenders.push(format!(
+                    "{}:{}: {}",
+                    entry.path().display(),
+                    n + 1,
+                    line.trim()
+                ));
             }
         }
     }

@@ -181,7 +181,13 @@ async fn conformance(store: Store) {
 /// A record with these facts, stored as `status` (publishing a classified record is
 /// refused, so such a record is stored unpublished and then forced with raw SQL where a
 /// test needs it published).
-fn with_facts(seed: u8, ns: &str, status: Status, secrecy: Option<&str>, internal: bool) -> NewDocument {
+fn with_facts(
+    seed: u8,
+    ns: &str,
+    status: Status,
+    secrecy: Option<&str>,
+    internal: bool,
+) -> NewDocument {
     let mut doc = sample(seed, Some(ns));
     doc.status = status;
     doc.metadata.secrecy = secrecy.map(str::to_string);
@@ -208,7 +214,10 @@ async fn publication_conformance(store: &Store) {
     let mut second = with_facts(201, "500/QD-UBND", Status::Published, None, false);
     second.metadata.issuer = Some("UBND xã Quốc Tuấn".into());
     match store.insert_document(&second).await {
-        Err(StoreError::Conflict { constraint, message }) => {
+        Err(StoreError::Conflict {
+            constraint,
+            message,
+        }) => {
             assert_eq!(constraint, "documents_registry_key");
             assert!(message.contains("số ký hiệu"), "{message}");
         }
@@ -238,9 +247,24 @@ async fn publication_conformance(store: &Store) {
     // Publishing a classified or internal record is refused with its reason, from any
     // status and by any actor, and nothing changes.
     let cases: &[(Option<&str>, bool, Status, Refusal)] = &[
-        (Some("Mật"), false, Status::Draft, Refusal::Classified("Mật".into())),
-        (Some("Tối mật"), false, Status::NeedsReview, Refusal::Classified("Tối mật".into())),
-        (Some("Tuyệt mật"), true, Status::Withdrawn, Refusal::Classified("Tuyệt mật".into())),
+        (
+            Some("Mật"),
+            false,
+            Status::Draft,
+            Refusal::Classified("Mật".into()),
+        ),
+        (
+            Some("Tối mật"),
+            false,
+            Status::NeedsReview,
+            Refusal::Classified("Tối mật".into()),
+        ),
+        (
+            Some("Tuyệt mật"),
+            true,
+            Status::Withdrawn,
+            Refusal::Classified("Tuyệt mật".into()),
+        ),
         (None, true, Status::Draft, Refusal::Internal),
         (None, true, Status::NeedsReview, Refusal::Internal),
         (None, true, Status::Withdrawn, Refusal::Internal),
@@ -253,7 +277,10 @@ async fn publication_conformance(store: &Store) {
             .unwrap();
         let log = store.max_search_change().await.unwrap();
         for actor in ["clerk:an", "admin:ops", "cli:root", "sync:hub"] {
-            match store.set_status(id, Status::Published, actor, "công khai").await {
+            match store
+                .set_status(id, Status::Published, actor, "công khai")
+                .await
+            {
                 Err(StoreError::Refused(got)) => assert_eq!(&got, want, "{ns} by {actor}"),
                 other => panic!("{ns} by {actor}: {other:?}"),
             }
@@ -263,7 +290,13 @@ async fn publication_conformance(store: &Store) {
         assert_eq!(store.audit_trail(id).await.unwrap().len(), 1, "{ns}");
         assert_eq!(store.max_search_change().await.unwrap(), log, "{ns}");
         // Stored as published by a policy decision, or by a sync: refused the same way.
-        let mut direct = with_facts(230 + n as u8, &format!("{}/KH-UBND", 700 + n), Status::Published, *secrecy, *internal);
+        let mut direct = with_facts(
+            230 + n as u8,
+            &format!("{}/KH-UBND", 700 + n),
+            Status::Published,
+            *secrecy,
+            *internal,
+        );
         match store.insert_document(&direct).await {
             Err(StoreError::Refused(got)) => assert_eq!(&got, want, "insert {ns}"),
             other => panic!("insert {ns}: {other:?}"),
@@ -272,17 +305,36 @@ async fn publication_conformance(store: &Store) {
         let sync = write(
             &format!("p-refused-{n}"),
             "new",
-            SyncAction::Insert { doc: Box::new(direct.clone()), replaces: vec![], replaced_by: None },
+            SyncAction::Insert {
+                doc: Box::new(direct.clone()),
+                replaces: vec![],
+                replaced_by: None,
+            },
         );
-        assert!(matches!(store.apply_sync(&sync).await, Err(StoreError::Refused(_))));
-        assert!(store.package("hub", &sync.package_id).await.unwrap().is_none());
+        assert!(matches!(
+            store.apply_sync(&sync).await,
+            Err(StoreError::Refused(_))
+        ));
+        assert!(
+            store
+                .package("hub", &sync.package_id)
+                .await
+                .unwrap()
+                .is_none()
+        );
         // An update that would publish it is refused too.
         let update = write(
             &format!("p-refused-update-{n}"),
             "update",
-            SyncAction::Update { document_id: id, doc: Box::new(direct) },
+            SyncAction::Update {
+                document_id: id,
+                doc: Box::new(direct),
+            },
         );
-        assert!(matches!(store.apply_sync(&update).await, Err(StoreError::Refused(_))));
+        assert!(matches!(
+            store.apply_sync(&update).await,
+            Err(StoreError::Refused(_))
+        ));
         assert_eq!(store.get_document(id).await.unwrap().version, 1);
     }
 
@@ -299,7 +351,8 @@ async fn publication_conformance(store: &Store) {
                 doc.metadata.issued_year = Some(1999);
                 doc.citations[0].number_symbol = "1/1999/NĐ-CP".into();
                 let id = store.insert_document(&doc).await.unwrap();
-                crate::public_rule::force(store, id, &format!("status = '{}'", status.as_str())).await;
+                crate::public_rule::force(store, id, &format!("status = '{}'", status.as_str()))
+                    .await;
                 if vanban::domain::is_public(status, secrecy, internal) {
                     expected.push(id);
                 }
@@ -317,13 +370,20 @@ async fn publication_conformance(store: &Store) {
         .filter(|id| forced.iter().any(|f| f.0 == *id))
         .collect();
     assert_eq!(listed, expected);
-    assert_eq!(store.published_citing("1/1999/NĐ-CP").await.unwrap(), expected);
+    assert_eq!(
+        store.published_citing("1/1999/NĐ-CP").await.unwrap(),
+        expected
+    );
     let by_year: Vec<i64> = store.published_by_year_number(1999, "*").await.unwrap();
     assert!(by_year.is_empty());
     for (id, ns, status, secrecy, internal) in &forced {
         let record = store.get_document(*id).await.unwrap();
         let public = record.is_public();
-        assert_eq!(public, expected.contains(id), "{status:?} {secrecy:?} {internal}");
+        assert_eq!(
+            public,
+            expected.contains(id),
+            "{status:?} {secrecy:?} {internal}"
+        );
         let found = store.published_by_number_symbol(ns).await.unwrap();
         assert_eq!(found.is_some(), public, "{ns}");
         let number = ns.split('/').next().unwrap();
@@ -744,13 +804,23 @@ async fn a_database_from_before_the_canonical_registry_key_is_migrated() {
     );
     // Nothing referring to the rebuilt table was lost.
     assert_eq!(store.document_text(1).await.unwrap(), "Báo cáo");
-    assert!(store.search_changes_after(0, 10).await.unwrap().iter().any(|&(_, d)| d == 2));
+    assert!(
+        store
+            .search_changes_after(0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|&(_, d)| d == 2)
+    );
     // The old constraint is gone: the issuer exactly as written, same year and number,
     // may be stored again (held, as the placement would hold it).
     let mut copy = sample(9, Some("339/BC-UBND"));
     copy.metadata.issuer = Some("Ủy ban nhân dân xã Nam Chính".into());
     copy.status = Status::NeedsReview;
-    store.insert_document(&copy).await.expect("no legacy constraint");
+    store
+        .insert_document(&copy)
+        .await
+        .expect("no legacy constraint");
     // Idempotent: connecting again changes nothing.
     store.close().await;
     let again = Store::connect(&url, 2).await.unwrap();
