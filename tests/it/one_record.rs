@@ -437,3 +437,84 @@ async fn sync_then_ingest_of_the_signed_original_is_one_record() {
     assert_eq!((outcome.as_str(), got), ("duplicate", Some(id)));
     assert_serves(&app, id, SIGNED, &[UNSIGNED]).await;
 }
+
+/// The real binary, as an operator runs it: `vanban ingest --publish` of the unsigned copy,
+/// then `vanban sync eoffice` of a dropped package carrying the signed original under the
+/// abbreviated issuer, then `vanban ingest` of another rendering of the copy: one record,
+/// serving the signed original.
+#[tokio::test]
+async fn the_cli_ingest_and_the_cli_sync_keep_one_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("vanban.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = \"{}\"\n[sync]\nfolder_settle_seconds = 0\n\
+             [sync.sources.drop]\nkind = \"folder\"\npath = \"{}\"\ntrusted = true\n",
+            data.display(),
+            inbox.display()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vanban"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env_remove("VANBAN__STORAGE__DATABASE_URL")
+            .output()
+            .expect("run vanban");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let first = run(&["ingest", "--publish", fixture(UNSIGNED).to_str().unwrap()]);
+    assert!(first.contains("summary: 1 new"), "{first}");
+    std::fs::write(
+        inbox.join("bc339.edxml"),
+        package("UBND xã Nam Chính", "H44,2021/09/13,339/BC-UBND", SIGNED),
+    )
+    .unwrap();
+    let synced = run(&["sync", "eoffice", "--source", "drop", "--format", "json"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&synced).unwrap_or_else(|e| panic!("{e}: {synced}"));
+    eprintln!("{report}");
+    let again = run(&[
+        "ingest",
+        "--publish",
+        fixture(UNSIGNED_OTHER_PRODUCER).to_str().unwrap(),
+    ]);
+    assert!(again.contains("summary: 0 new, 1 duplicate"), "{again}");
+
+    let url = format!("sqlite://{}?mode=rw", data.join("vanban.db").display());
+    let store = vanban::store::Store::connect(&url, 1).await.unwrap();
+    assert_eq!(
+        store.status_counts().await.unwrap(),
+        [("published".to_string(), 1)]
+    );
+    let record = store.get_document(1).await.unwrap();
+    assert_eq!(record.file_sha256, sha(SIGNED));
+    assert_eq!(
+        record.external_id.as_deref(),
+        Some("H44,2021/09/13,339/BC-UBND")
+    );
+    let actions: Vec<String> = store
+        .audit_trail(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["created", "superseded"]);
+    assert_eq!(
+        store.versions(1).await.unwrap()[0].file_sha256,
+        sha(UNSIGNED)
+    );
+}
