@@ -244,6 +244,54 @@ async fn publication_conformance(store: &Store) {
         Err(StoreError::Refused(Refusal::SameKeyPublished { other })) if other == a
     ));
 
+    // The signed original supersedes the held copy's record: the record takes its file
+    // and fields, the copy stays in the versions, the audit says so, the index is told.
+    let log = store.max_search_change().await.unwrap();
+    let mut original = with_facts(202, "500/QĐ-UBND", Status::Published, None, false);
+    original.text = "BÁO CÁO (bản gốc)".into();
+    // The original's own decision is "draft" (eligible, not asked to publish): the record
+    // leaves review for draft (`domain::superseded_status`); `a` stays the public one.
+    original.status = Status::Draft;
+    let status = store
+        .supersede(b, &original, "bản gốc thay bản sao")
+        .await
+        .unwrap();
+    assert_eq!(status, Status::Draft);
+    let record = store.get_document(b).await.unwrap();
+    assert_eq!(
+        (record.file_sha256.as_str(), record.version),
+        (original.file.sha256.as_str(), 2)
+    );
+    assert_eq!(store.document_text(b).await.unwrap(), "BÁO CÁO (bản gốc)");
+    let versions = store.versions(b).await.unwrap();
+    assert_eq!(versions[0].file_sha256, second.file.sha256);
+    let trail = store.audit_trail(b).await.unwrap();
+    assert_eq!(trail.last().unwrap().action, "superseded");
+    assert_eq!(
+        trail.last().unwrap().detail["previous_file_sha256"],
+        second.file.sha256
+    );
+    assert!(
+        store.file(&second.file.sha256).await.unwrap().is_some(),
+        "the copy's file kept"
+    );
+    assert_eq!(
+        store
+            .document_id_for_file(&second.file.sha256)
+            .await
+            .unwrap(),
+        Some(b)
+    );
+    assert!(store.max_search_change().await.unwrap() > log);
+    // Superseding with a classified original is refused like any publication.
+    let mut secret = with_facts(203, "500/QĐ-UBND", Status::Published, Some("Mật"), false);
+    secret.text = "mật".into();
+    assert!(matches!(
+        store.supersede(a, &secret, "x").await,
+        Err(StoreError::Refused(Refusal::Classified(_)))
+    ));
+    assert_eq!(store.get_document(a).await.unwrap().version, 1);
+
     // Publishing a classified or internal record is refused with its reason, from any
     // status and by any actor, and nothing changes.
     let cases: &[(Option<&str>, bool, Status, Refusal)] = &[
