@@ -320,10 +320,14 @@ pub fn hold_as_conflict(doc: &mut NewDocument, with: i64) {
     let reason = domain::conflict_reason(with);
     doc.warnings
         .push(("registry_conflict".into(), reason.clone()));
+    doc.status_reason = match doc.status {
+        // Other reasons to hold or withdraw it stay on record beside this one.
+        Status::NeedsReview | Status::Withdrawn => format!("{reason}; {}", doc.status_reason),
+        Status::Draft | Status::Published => reason,
+    };
     if doc.status != Status::Withdrawn {
         doc.status = Status::NeedsReview;
     }
-    doc.status_reason = format!("{reason} ({})", doc.status_reason);
 }
 
 /// Where a document came from.

@@ -292,6 +292,30 @@ async fn publication_conformance(store: &Store) {
     ));
     assert_eq!(store.get_document(a).await.unwrap().version, 1);
 
+    // Records written before the key existed get it at migration; two published records
+    // that turn out to be one document keep the first public and hold the later one.
+    crate::public_rule::force(store, a, "registry_key = NULL").await;
+    crate::public_rule::force(store, b, "registry_key = NULL, status = 'published'").await;
+    store.migrate().await.expect("backfill");
+    let (ra, rb) = (
+        store.get_document(a).await.unwrap(),
+        store.get_document(b).await.unwrap(),
+    );
+    assert_eq!(
+        (ra.status, rb.status),
+        (Status::Published, Status::NeedsReview)
+    );
+    assert_eq!((&ra.registry_key, &rb.registry_key), (&key, &key));
+    let last = store.audit_trail(b).await.unwrap().pop().unwrap();
+    assert_eq!(last.actor, "system:migrate");
+    assert!(
+        last.detail["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("#{a}")),
+        "{last:?}"
+    );
+
     // Publishing a classified or internal record is refused with its reason, from any
     // status and by any actor, and nothing changes.
     let cases: &[(Option<&str>, bool, Status, Refusal)] = &[
