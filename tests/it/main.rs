@@ -15,3 +15,4 @@ mod sync;
 mod sync_crash;
 mod synthetic;
 mod web;
+mod web_edges;
