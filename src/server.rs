@@ -85,6 +85,8 @@ impl Limits {
 
 /// Raises the soft limit on open files (RLIMIT_NOFILE) to the hard limit; returns the
 /// soft limit now in force (`None` where it cannot be read).
+// `rlim_t` is u64 on Linux but not on every Unix.
+#[allow(clippy::unnecessary_cast)]
 pub fn raise_fd_limit() -> Option<u64> {
     #[cfg(unix)]
     {
@@ -163,10 +165,11 @@ pub async fn serve_connections(
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let service = hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                app.clone().oneshot(request)
-            });
+            let service =
+                hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    app.clone().oneshot(request)
+                });
             let connection = http.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);
             let result = tokio::select! {

@@ -635,7 +635,8 @@ impl SearchIndex {
             // numbers that resemble it apart — never any-word matches.
             let mut results = self.run(&searcher, req, true, Some(&whole))?;
             let pairings: Vec<String> = keys.into_iter().filter(|k| k.contains(':')).collect();
-            let near_sets = self.key_sets(&searcher, self.fields.ns_own, &pairings, &restrictions)?;
+            let near_sets =
+                self.key_sets(&searcher, self.fields.ns_own, &pairings, &restrictions)?;
             let mut near = Vec::new();
             for address in top_by_date(&searcher, &near_sets, true, NEAR_LIMIT)? {
                 let doc: TantivyDocument = searcher.doc(address)?;

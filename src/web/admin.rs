@@ -380,7 +380,11 @@ mod tests {
                 header::AUTHORIZATION,
                 format!("{scheme}  {ops}").parse().unwrap(),
             );
-            assert_eq!(authenticate(&tokens, &headers).unwrap().unit, None, "{scheme}");
+            assert_eq!(
+                authenticate(&tokens, &headers).unwrap().unit,
+                None,
+                "{scheme}"
+            );
         }
         headers.insert(
             header::AUTHORIZATION,

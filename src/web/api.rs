@@ -70,11 +70,11 @@ pub fn search_request(params: &HashMap<String, String>) -> Result<SearchRequest,
                     .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
                     .flatten()
                     .ok_or_else(|| {
-                    ApiError::bad_parameter(
-                        k,
-                        format!("Ngày không hợp lệ: \"{v}\" (cần dạng YYYY-MM-DD)"),
-                    )
-                })
+                        ApiError::bad_parameter(
+                            k,
+                            format!("Ngày không hợp lệ: \"{v}\" (cần dạng YYYY-MM-DD)"),
+                        )
+                    })
             })
             .transpose()
     };

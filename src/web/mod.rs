@@ -179,9 +179,11 @@ pub fn public_base(settings: &Settings, peer: Option<IpAddr>, headers: &HeaderMa
     }
     let trusted = peer.is_some_and(|ip| {
         let ip = ip.to_canonical();
-        web.trusted_proxies
-            .iter()
-            .any(|p| p.trim().parse::<IpAddr>().is_ok_and(|p| p.to_canonical() == ip))
+        web.trusted_proxies.iter().any(|p| {
+            p.trim()
+                .parse::<IpAddr>()
+                .is_ok_and(|p| p.to_canonical() == ip)
+        })
     });
     let forwarded = |name: &str| -> Option<String> {
         if !trusted {
@@ -267,7 +269,11 @@ impl FromRequestParts<SharedState> for PublicBase {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        Ok(PublicBase(public_base(&state.settings, peer, &parts.headers)))
+        Ok(PublicBase(public_base(
+            &state.settings,
+            peer,
+            &parts.headers,
+        )))
     }
 }
 
@@ -306,8 +312,8 @@ fn bad_encoding(parameter: Option<&'static str>) -> ApiError {
 /// The parameter names the API documents, for error answers.
 fn known_parameter(name: &str) -> Option<&'static str> {
     const KNOWN: &[&str] = &[
-        "q", "unit", "type", "issuer", "year", "from", "to", "status", "sort", "page",
-        "per_page", "limit", "source", "state", "filters", "color",
+        "q", "unit", "type", "issuer", "year", "from", "to", "status", "sort", "page", "per_page",
+        "limit", "source", "state", "filters", "color",
     ];
     KNOWN.iter().copied().find(|k| *k == name)
 }
@@ -415,6 +421,14 @@ mod tests {
         h
     }
 
+    /// Settings, peer, request headers, the base expected.
+    type Case<'a> = (
+        &'a [(&'a str, &'a str)],
+        Option<IpAddr>,
+        &'a HeaderMap,
+        &'a str,
+    );
+
     #[test]
     fn links_name_only_configured_or_trusted_hosts() {
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
@@ -437,11 +451,14 @@ mod tests {
         let allowing = [
             ("VANBAN__SERVER__LISTEN", "127.0.0.1:9000"),
             ("VANBAN__WEB__TRUSTED_PROXIES", "10.0.0.2"),
-            ("VANBAN__WEB__ALLOWED_HOSTS", "vanban.example.vn,https://cong.example.vn"),
+            (
+                "VANBAN__WEB__ALLOWED_HOSTS",
+                "vanban.example.vn,https://cong.example.vn",
+            ),
         ];
         let configured = [("VANBAN__WEB__PUBLIC_BASE_URL", "https://vb.example.gov.vn/")];
         #[rustfmt::skip]
-        let cases: &[(&[(&str, &str)], Option<IpAddr>, &HeaderMap, &str)] = &[
+        let cases: &[Case] = &[
             (&listen, None, &forged, "http://127.0.0.1:9000"),
             (&listen, Some(proxy), &forged, "http://127.0.0.1:9000"),
             (&listen, Some(proxy), &proxied, "http://127.0.0.1:9000"),

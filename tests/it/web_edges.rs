@@ -213,7 +213,10 @@ async fn malformed_query_strings_are_refused_plainly() {
         }
     }
     // Well-formed UTF-8, percent-encoded or with `+`, still searches.
-    let body = r.app.json("/api/v1/documents?q=ki%E1%BB%87n+to%C3%A0n").await;
+    let body = r
+        .app
+        .json("/api/v1/documents?q=ki%E1%BB%87n+to%C3%A0n")
+        .await;
     assert_eq!(body["hits"][0]["id"], r.decision);
     // An empty typed value is refused by the API by name; a page takes it as no filter.
     let (status, _, _) = r.app.get("/api/v1/documents?to=").await;
@@ -246,28 +249,105 @@ async fn every_admin_answer_is_no_store_and_the_scheme_is_case_insensitive() {
     let bearer = |scheme: &str| Some(format!("{scheme} {OPS_TOKEN}"));
     let huge = "9223372036854775807";
     let cases: Vec<(String, Option<String>, StatusCode)> = vec![
-        ("/api/v1/admin/review-queue".into(), None, StatusCode::UNAUTHORIZED),
-        ("/api/v1/admin/review-queue".into(), Some("Bearer nope".into()), StatusCode::UNAUTHORIZED),
-        ("/api/v1/admin/review-queue".into(), Some(format!("Basic {OPS_TOKEN}")), StatusCode::UNAUTHORIZED),
-        ("/api/v1/admin/review-queue".into(), bearer("Bearer"), StatusCode::OK),
-        ("/api/v1/admin/review-queue".into(), bearer("bearer"), StatusCode::OK),
-        ("/api/v1/admin/review-queue".into(), bearer("BEARER"), StatusCode::OK),
-        (format!("/api/v1/admin/review-queue?page={huge}"), bearer("Bearer"), StatusCode::BAD_REQUEST),
-        (format!("/api/v1/admin/review-queue?page={huge}&limit=200"), bearer("Bearer"), StatusCode::BAD_REQUEST),
-        (format!("/api/v1/admin/review-queue?limit={huge}"), bearer("Bearer"), StatusCode::BAD_REQUEST),
-        ("/api/v1/admin/review-queue?page=99999999999999999999999".into(), bearer("Bearer"), StatusCode::BAD_REQUEST),
-        (format!("/api/v1/admin/sync-runs?limit={huge}"), bearer("Bearer"), StatusCode::BAD_REQUEST),
-        ("/api/v1/admin/sync-runs?limit=-1".into(), bearer("Bearer"), StatusCode::BAD_REQUEST),
-        ("/api/v1/admin/review-queue?page=1000000&limit=200".into(), bearer("Bearer"), StatusCode::OK),
-        ("/api/v1/admin/documents/999999".into(), bearer("Bearer"), StatusCode::NOT_FOUND),
-        (format!("/api/v1/admin/documents/{}", r.classified), bearer("bearer"), StatusCode::OK),
-        ("/api/v1/admin/no-such-thing".into(), bearer("Bearer"), StatusCode::NOT_FOUND),
-        ("/api/v1/admin/no-such-thing".into(), None, StatusCode::NOT_FOUND),
-        ("/api/v1/admin/sync-runs?q=%FF".into(), bearer("Bearer"), StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/admin/review-queue".into(),
+            None,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/api/v1/admin/review-queue".into(),
+            Some("Bearer nope".into()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/api/v1/admin/review-queue".into(),
+            Some(format!("Basic {OPS_TOKEN}")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/api/v1/admin/review-queue".into(),
+            bearer("Bearer"),
+            StatusCode::OK,
+        ),
+        (
+            "/api/v1/admin/review-queue".into(),
+            bearer("bearer"),
+            StatusCode::OK,
+        ),
+        (
+            "/api/v1/admin/review-queue".into(),
+            bearer("BEARER"),
+            StatusCode::OK,
+        ),
+        (
+            format!("/api/v1/admin/review-queue?page={huge}"),
+            bearer("Bearer"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/v1/admin/review-queue?page={huge}&limit=200"),
+            bearer("Bearer"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/v1/admin/review-queue?limit={huge}"),
+            bearer("Bearer"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/admin/review-queue?page=99999999999999999999999".into(),
+            bearer("Bearer"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/v1/admin/sync-runs?limit={huge}"),
+            bearer("Bearer"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/admin/sync-runs?limit=-1".into(),
+            bearer("Bearer"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/v1/admin/review-queue?page=1000000&limit=200".into(),
+            bearer("Bearer"),
+            StatusCode::OK,
+        ),
+        (
+            "/api/v1/admin/documents/999999".into(),
+            bearer("Bearer"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/api/v1/admin/documents/{}", r.classified),
+            bearer("bearer"),
+            StatusCode::OK,
+        ),
+        (
+            "/api/v1/admin/no-such-thing".into(),
+            bearer("Bearer"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/admin/no-such-thing".into(),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/admin/sync-runs?q=%FF".into(),
+            bearer("Bearer"),
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (path, auth, expected) in cases {
         let (status, headers, body) = r.app.request(admin(&path, auth.clone())).await;
-        assert_eq!(status, expected, "{path} {auth:?}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(
+            status,
+            expected,
+            "{path} {auth:?}: {}",
+            String::from_utf8_lossy(&body)
+        );
         assert_eq!(headers["cache-control"], "no-store", "{path} {auth:?}");
         if status != StatusCode::OK {
             let body: Value = serde_json::from_slice(&body).unwrap();
@@ -348,7 +428,10 @@ async fn a_withdrawn_file_is_revalidated_not_cached_for_a_year() {
     let (status, headers, body) = r.app.get(&path).await;
     assert_eq!(status, StatusCode::OK);
     let cache = headers["cache-control"].to_str().unwrap();
-    assert!(cache.contains("no-cache") && !cache.contains("immutable"), "{cache}");
+    assert!(
+        cache.contains("no-cache") && !cache.contains("immutable"),
+        "{cache}"
+    );
     let etag = headers["etag"].to_str().unwrap().to_string();
     assert_eq!(etag, format!("\"{}\"", vanban::extract::sha256_hex(&body)));
     let revalidate = || {
@@ -357,7 +440,10 @@ async fn a_withdrawn_file_is_revalidated_not_cached_for_a_year() {
             .body(Body::empty())
             .unwrap()
     };
-    assert_eq!(r.app.request(revalidate()).await.0, StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        r.app.request(revalidate()).await.0,
+        StatusCode::NOT_MODIFIED
+    );
     r.app
         .state
         .store
@@ -368,6 +454,15 @@ async fn a_withdrawn_file_is_revalidated_not_cached_for_a_year() {
     // A cache revalidating its copy learns the file is gone, like a missing one.
     assert_eq!(r.app.request(revalidate()).await.0, StatusCode::NOT_FOUND);
     assert_eq!(r.app.get(&path).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(r.app.get(&format!("/api/v1/documents/{}/file", r.draft)).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(r.app.get("/api/v1/documents/999999/file").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.app
+            .get(&format!("/api/v1/documents/{}/file", r.draft))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        r.app.get("/api/v1/documents/999999/file").await.0,
+        StatusCode::NOT_FOUND
+    );
 }
