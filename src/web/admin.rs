@@ -171,21 +171,29 @@ fn operator(state: &SharedState, headers: &HeaderMap) -> Result<Principal, Refus
     Ok(p)
 }
 
-fn limit(params: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, Refusal> {
-    match params
-        .get("limit")
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-    {
+/// A paging parameter: absent → `default`; else a plain integer in `1..=max` as written
+/// (an empty value, a sign or spaces are refused, as the published schema says).
+fn bounded(
+    params: &HashMap<String, String>,
+    name: &'static str,
+    default: i64,
+    max: i64,
+) -> Result<i64, Refusal> {
+    match params.get(name) {
         None => Ok(default),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
+        Some(v) => Some(v.as_str())
+            .filter(|v| !v.is_empty() && v.len() <= 18 && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<i64>().ok())
             .filter(|n| (1..=max).contains(n))
             .ok_or_else(|| {
-                ApiError::bad_parameter("limit", format!("limit phải từ 1 đến {max}")).into()
+                ApiError::bad_parameter(name, format!("{name} phải là số nguyên từ 1 đến {max}"))
+                    .into()
             }),
     }
+}
+
+fn limit(params: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, Refusal> {
+    bounded(params, "limit", default, max)
 }
 
 async fn sync_runs(
@@ -285,22 +293,7 @@ async fn review_queue(
         (Some(own), _) => Some(own.as_str()),
         (None, asked) => asked,
     };
-    let page = match params
-        .get("page")
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .map(|v| v.parse::<i64>())
-    {
-        None => 1,
-        Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::bad_parameter(
-                "page",
-                format!("page phải là số nguyên từ 1 đến {MAX_PAGE}"),
-            )
-            .into());
-        }
-    };
+    let page = bounded(&params, "page", 1, MAX_PAGE)?;
     let per_page = limit(&params, 50, 200)?;
     // Bounded above, so the offset cannot overflow.
     let offset = (page - 1) * per_page;
