@@ -340,3 +340,33 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_fits_the_open_file_limit() {
+        let limits = Limits {
+            max_connections: 1000,
+            header_timeout: Duration::from_secs(10),
+            drain: Duration::from_secs(35),
+        };
+        for (fd_limit, expected) in [
+            (None, 1000),
+            (Some(1_048_576), 1000),
+            (Some(1256), 1000),
+            (Some(1024), 768),
+            (Some(100), 16),
+        ] {
+            assert_eq!(
+                limits.fit_fd_limit(fd_limit).max_connections,
+                expected,
+                "{fd_limit:?}"
+            );
+        }
+        // Raising never lowers the limit in force.
+        let raised = raise_fd_limit();
+        assert!(raise_fd_limit() >= raised);
+    }
+}

@@ -466,3 +466,61 @@ async fn a_withdrawn_file_is_revalidated_not_cached_for_a_year() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// One request over TCP through the real accept loop (so the peer address is known).
+async fn over_tcp(addr: std::net::SocketAddr, path: &str, headers: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&read_until_closed(&mut stream).await).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_trusted_proxy_names_the_host_of_links() {
+    let r = registry_with(&[
+        ("VANBAN__WEB__TRUSTED_PROXIES", "127.0.0.1"),
+        ("VANBAN__WEB__ALLOWED_HOSTS", "vanban.example.vn"),
+    ])
+    .await;
+    let untrusting = registry().await;
+    let mut addrs = Vec::new();
+    let mut stops = Vec::new();
+    for router in [r.app.router.clone(), untrusting.app.router.clone()] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addrs.push(listener.local_addr().unwrap());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        stops.push(stop_tx);
+        tokio::spawn(vanban::server::serve_connections(
+            listener,
+            router,
+            vanban::server::Limits::from_settings(&r.app.state.settings.server),
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+    }
+    let forwarded = |host: &str| {
+        format!("Host: 127.0.0.1\r\nX-Forwarded-Host: {host}\r\nX-Forwarded-Proto: https\r\n")
+    };
+    // From the trusted proxy (this test connects from 127.0.0.1): its allowed host.
+    let answer = over_tcp(addrs[0], "/sitemap.xml", &forwarded("vanban.example.vn")).await;
+    assert!(
+        answer.contains("<loc>https://vanban.example.vn/van-ban/"),
+        "{answer}"
+    );
+    // Not an allowed host, even from the trusted proxy.
+    let answer = over_tcp(addrs[0], "/sitemap.xml", &forwarded("evil.example")).await;
+    assert!(!answer.contains("evil.example"), "{answer}");
+    assert!(
+        answer.contains("<loc>http://127.0.0.1:8080/van-ban/"),
+        "{answer}"
+    );
+    // The same headers where no proxy is trusted: ignored.
+    let answer = over_tcp(addrs[1], "/sitemap.xml", &forwarded("vanban.example.vn")).await;
+    assert!(!answer.contains("vanban.example.vn"), "{answer}");
+    for stop in stops {
+        let _ = stop.send(());
+    }
+}
