@@ -69,6 +69,8 @@ sys.exit("healthz never answered")
 PY
 
 status=0
+# From the scratch directory: schemathesis and hypothesis keep caches in the working one.
+cd "$WORK"
 "$ST" run "$URL/api/v1/openapi.json" --url "$URL" \
   --checks all \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-100}" \
