@@ -24,11 +24,22 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
     pub listen: String,
+    /// Connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// A client must send a whole request head within this many seconds of connecting or
+    /// of its previous answer (so it also bounds idle keep-alive connections).
+    pub header_timeout_seconds: u64,
+    /// A request must be answered within this many seconds (503 otherwise).
+    pub request_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct WebSettings {
     pub public_base_url: String,
+    /// Peer addresses (reverse proxies) whose `X-Forwarded-Host`/`-Proto` are believed.
+    pub trusted_proxies: Vec<String>,
+    /// `host[:port]` values absolute links may name when taken from a request.
+    pub allowed_hosts: Vec<String>,
     pub cors_allowed_origins: Vec<String>,
     pub site_name: String,
     pub cache_max_age: u32,

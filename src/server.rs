@@ -1,25 +1,199 @@
-//! The HTTP server (axum): health, the public web surface (`crate::web`), and the
-//! background indexer that keeps the search index in step with the database.
+//! The HTTP server (axum on hyper's HTTP/1 connection, with our own accept loop): health,
+//! the public web surface (`crate::web`), and the background indexer that keeps the
+//! search index in step with the database.
+//!
+//! Bounded by construction: at most `server.max_connections` connections are served at
+//! once (a semaphore permit per connection; further clients wait in the listen backlog),
+//! a client that does not send a whole request head within `server.header_timeout_seconds`
+//! (slow headers, or an idle keep-alive connection) is disconnected, and a request not
+//! answered within `server.request_timeout_seconds` gets 503.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::{Router, routing::get};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::config::ServerSettings;
 use crate::sync::SyncEngine;
 use crate::web::{self, AppState};
 
+/// File descriptors kept for everything but client connections: the database, the
+/// search index's segment files, blobs being read, the sync's sockets.
+const RESERVED_FDS: u64 = 256;
+
 pub fn router(state: Arc<AppState>) -> Router {
+    let request_timeout = Duration::from_secs(state.settings.server.request_timeout_seconds.max(1));
     Router::new()
         .route("/healthz", get(health))
         .with_state(state.clone())
         .merge(web::router(state))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// What bounds the server's connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    /// How long shutdown waits for open requests to finish.
+    pub drain: Duration,
+}
+
+impl Limits {
+    pub fn from_settings(settings: &ServerSettings) -> Limits {
+        Limits {
+            max_connections: settings.max_connections.max(1),
+            header_timeout: Duration::from_secs(settings.header_timeout_seconds.max(1)),
+            drain: Duration::from_secs(settings.request_timeout_seconds.max(1) + 5),
+        }
+    }
+
+    /// Lowers the connection cap to what `fd_limit` open files can hold, saying so.
+    pub fn fit_fd_limit(mut self, fd_limit: Option<u64>) -> Limits {
+        if let Some(limit) = fd_limit {
+            let room = limit.saturating_sub(RESERVED_FDS).max(16) as usize;
+            if self.max_connections > room {
+                tracing::warn!(
+                    configured = self.max_connections,
+                    open_file_limit = limit,
+                    max_connections = room,
+                    "server.max_connections lowered to fit the open-file limit"
+                );
+                self.max_connections = room;
+            }
+        }
+        self
+    }
+}
+
+/// Raises the soft limit on open files (RLIMIT_NOFILE) to the hard limit; returns the
+/// soft limit now in force (`None` where it cannot be read).
+// `rlim_t` is u64 on Linux but not on every Unix.
+#[allow(clippy::unnecessary_cast)]
+pub fn raise_fd_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut current = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) } != 0 {
+            return None;
+        }
+        if current.rlim_cur < current.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: current.rlim_max,
+                rlim_max: current.rlim_max,
+            };
+            // SAFETY: as above.
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                tracing::debug!(limit = raised.rlim_cur, "open-file limit raised");
+                return Some(raised.rlim_cur as u64);
+            }
+            tracing::warn!(
+                soft = current.rlim_cur,
+                hard = current.rlim_max,
+                "cannot raise the open-file limit"
+            );
+        }
+        Some(current.rlim_cur as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets open
+/// requests finish (at most `limits.drain`) and returns. Each request carries the peer
+/// address as [`ConnectInfo`].
+pub async fn serve_connections(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_headers(100);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors (EMFILE/ENFILE) or a connection reset before
+                    // it was accepted: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let http = http.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service =
+                hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    app.clone().oneshot(request)
+                });
+            let connection = http.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection closed");
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every connection holds a permit: all of them back means every connection is done.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(limits.drain, permits.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("open connections did not finish in time; closing them");
+    }
 }
 
 /// Brings the index up to date at start (rebuilding it when new or of an old schema),
@@ -85,16 +259,21 @@ pub struct SyncService {
     pub run_at_start: bool,
 }
 
-/// Binds `listen` and serves until Ctrl-C or SIGTERM, then drains open requests; with
-/// `sync`, runs the sync schedules beside (and lets a running job finish its package).
+/// Serves on `listener` (see [`bind`]) until Ctrl-C or SIGTERM, then drains open requests;
+/// with `sync`, runs the sync schedules beside (and lets a running job finish its package).
 pub async fn serve(
-    listen: &str,
+    listener: TcpListener,
     state: Arc<AppState>,
     sync: Option<SyncService>,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(%addr, "listening");
+    let limits = Limits::from_settings(&state.settings.server).fit_fd_limit(raise_fd_limit());
+    tracing::info!(
+        %addr,
+        max_connections = limits.max_connections,
+        header_timeout_seconds = limits.header_timeout.as_secs(),
+        "listening"
+    );
     // Tests and scripts read this line to learn the port when binding to :0.
     println!("listening on http://{addr}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -115,9 +294,7 @@ pub async fn serve(
             });
         }
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_connections(listener, router(state), limits, shutdown_signal()).await;
     if let Some(sync) = &sync {
         sync.engine.stop();
         if let Some(mut scheduler) = scheduler {
@@ -137,6 +314,14 @@ pub async fn serve(
     Ok(())
 }
 
+/// Binds the listen address (before the state is built, so that links can name the
+/// address actually bound, port 0 included).
+pub async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -153,5 +338,35 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_fits_the_open_file_limit() {
+        let limits = Limits {
+            max_connections: 1000,
+            header_timeout: Duration::from_secs(10),
+            drain: Duration::from_secs(35),
+        };
+        for (fd_limit, expected) in [
+            (None, 1000),
+            (Some(1_048_576), 1000),
+            (Some(1256), 1000),
+            (Some(1024), 768),
+            (Some(100), 16),
+        ] {
+            assert_eq!(
+                limits.fit_fd_limit(fd_limit).max_connections,
+                expected,
+                "{fd_limit:?}"
+            );
+        }
+        // Raising never lowers the limit in force.
+        let raised = raise_fd_limit();
+        assert!(raise_fd_limit() >= raised);
     }
 }

@@ -274,9 +274,15 @@ async fn run_async(
             } else {
                 None
             };
+            // Before anything opens files: a busy server needs more than the usual 1,024.
+            server::raise_fd_limit();
+            let listen = listen.unwrap_or_else(|| settings.server.listen.clone());
+            let listener = server::bind(&listen).await?;
+            // Links fall back to the address actually bound (port 0 resolved).
+            settings.server.listen = listener.local_addr()?.to_string();
+            crate::web::warn_about_public_base_url(&settings);
             let store = open_store(&settings).await?;
             let index = Arc::new(SearchIndex::open(&settings.index_dir())?);
-            let listen = listen.unwrap_or_else(|| settings.server.listen.clone());
             let blobs = BlobStore::open(settings.blob_dir())?;
             let changes = Arc::new(tokio::sync::Notify::new());
             let engine = crate::sync::SyncEngine::new(
@@ -298,7 +304,7 @@ async fn run_async(
                 engine: Arc::new(engine),
                 run_at_start: demo,
             };
-            server::serve(&listen, state, Some(sync)).await?;
+            server::serve(listener, state, Some(sync)).await?;
             if let Some(hub) = demo_hub {
                 hub.shutdown().await;
             }

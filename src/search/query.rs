@@ -29,8 +29,8 @@ use tantivy::{DocAddress, DocSet, Searcher, TantivyDocument, Term};
 use unicode_normalization::UnicodeNormalization;
 
 use super::analysis::{
-    ABBREVIATIONS, accent_form, decode_telex, folded_form, has_marks, number_symbol_parts,
-    number_symbol_query_keys, syllables,
+    ABBREVIATIONS, accent_form, decode_telex, folded_form, has_marks, number_symbol_keys,
+    number_symbol_parts, number_symbol_query_keys, syllables,
 };
 use super::{Fields, HitRecord, SearchError, SearchIndex, bitmaps, days, hit_record, today};
 use crate::doctypes::DocTypeTable;
@@ -126,6 +126,50 @@ pub struct SearchResults {
     pub terms: Vec<String>,
     /// True when no document had every syllable and any-syllable matching was used.
     pub relaxed: bool,
+    /// For a query that names a number-symbol in full: whether a document carries it.
+    pub number_symbol: Option<NumberSymbolResult>,
+}
+
+/// Whether a document carries the number-symbol a query names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberSymbolMatch {
+    /// At least one document (within the filters) carries it as its own number-symbol.
+    Exact,
+    /// None does: the hits are only documents that cite it or hold every word of the
+    /// query, never a looser match; `near` lists numbers that resemble it.
+    None,
+}
+
+/// What a query naming a number-symbol (`116/QĐ-UBND`, `43/2011/NĐ-CP`) found.
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberSymbolResult {
+    /// The number-symbol as the query wrote it.
+    pub query: String,
+    #[serde(rename = "match")]
+    pub matched: NumberSymbolMatch,
+    /// With `None`: documents whose own number-symbol has the same number and shares a
+    /// part with the query (another symbol or year), newest first, at most [`NEAR_LIMIT`].
+    pub near: Vec<HitRecord>,
+}
+
+/// Near number-symbols offered when none matches.
+pub const NEAR_LIMIT: usize = 5;
+
+/// The number-symbol a query spells in full (`116/QĐ-UBND`, `43/2011/NĐ-CP`), if any. A
+/// loose spelling (`qd 116`) is not one: it may as well be words and a number.
+pub fn typed_number_symbol(q: &str) -> Option<String> {
+    static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?:^|[^\p{L}\d/])(\d{1,6}\s*/\s*(?:\d{4}\s*/\s*)?\p{L}[\p{L}\d]*(?:\s*-\s*[\p{L}\d]+)*)",
+        )
+        .expect("valid pattern")
+    });
+    let nfc: String = q.nfc().collect();
+    PATTERN
+        .captures(&nfc)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().split_whitespace().collect::<String>())
 }
 
 /// Field weights: type and abstract above signer and issuer above body.
@@ -191,7 +235,13 @@ impl Plan {
     }
 }
 
-fn plan(f: &Fields, searcher: &Searcher, q: &str, types: &DocTypeTable) -> Option<Plan> {
+fn plan(
+    f: &Fields,
+    searcher: &Searcher,
+    q: &str,
+    types: &DocTypeTable,
+    only_key: Option<&str>,
+) -> Option<Plan> {
     let nfc: String = q.nfc().collect();
     let syllables: Vec<String> = syllables(&nfc).into_iter().map(|(_, _, s)| s).collect();
     if syllables.is_empty() {
@@ -278,7 +328,12 @@ fn plan(f: &Fields, searcher: &Searcher, q: &str, types: &DocTypeTable) -> Optio
     }
     let mut ns_keys = Vec::new();
     let mut parts = number_symbol_parts(&nfc);
-    if parts.iter().any(|p| p.chars().all(|c| c.is_ascii_digit())) {
+    if let Some(key) = only_key {
+        // A number nobody carries: only its whole key (documents citing it), not the
+        // pairings (`999:qd` would bring any decision numbered 999).
+        add(f.ns_cited, key, Weights::CITED_NUMBER * 3.0);
+        ns_keys.push(key.to_string());
+    } else if parts.iter().any(|p| p.chars().all(|c| c.is_ascii_digit())) {
         // "quyết định 142" names the type in words: its code joins the keys (142:qd).
         let folded = format!(" {} ", crate::text::fold(&nfc));
         for t in &types.types {
@@ -557,13 +612,89 @@ fn at_least(mut sets: Vec<RoaringBitmap>, minimum: usize) -> RoaringBitmap {
 impl SearchIndex {
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
-        let first = self.run(&searcher, req, true)?;
+        if let Some(typed) = typed_number_symbol(&req.q) {
+            let restrictions = restrictions(&self.fields, &searcher, req)?;
+            let keys = number_symbol_keys(&typed);
+            let whole = number_symbol_parts(&typed).concat();
+            let carried = self.key_sets(
+                &searcher,
+                self.fields.ns_own,
+                std::slice::from_ref(&whole),
+                &restrictions,
+            )?;
+            if carried.iter().any(|s| !s.is_empty()) {
+                let mut results = self.run(&searcher, req, true, None)?;
+                results.number_symbol = Some(NumberSymbolResult {
+                    query: typed,
+                    matched: NumberSymbolMatch::Exact,
+                    near: Vec::new(),
+                });
+                return Ok(results);
+            }
+            // Nobody carries it: say so, with what cites it or holds every word, and the
+            // numbers that resemble it apart — never any-word matches.
+            let mut results = self.run(&searcher, req, true, Some(&whole))?;
+            let pairings: Vec<String> = keys.into_iter().filter(|k| k.contains(':')).collect();
+            let near_sets =
+                self.key_sets(&searcher, self.fields.ns_own, &pairings, &restrictions)?;
+            let mut near = Vec::new();
+            for address in top_by_date(&searcher, &near_sets, true, NEAR_LIMIT)? {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                near.extend(hit_record(&doc, &self.fields));
+            }
+            results.number_symbol = Some(NumberSymbolResult {
+                query: typed,
+                matched: NumberSymbolMatch::None,
+                near,
+            });
+            return Ok(results);
+        }
+        let first = self.run(&searcher, req, true, None)?;
         if first.total > 0 || req.q.trim().is_empty() {
             return Ok(first);
         }
-        let mut relaxed = self.run(&searcher, req, false)?;
+        let mut relaxed = self.run(&searcher, req, false, None)?;
         relaxed.relaxed = true;
         Ok(relaxed)
+    }
+
+    /// Per segment, the live documents holding any of `keys` in `field`, within the
+    /// filters.
+    fn key_sets(
+        &self,
+        searcher: &Searcher,
+        field: Field,
+        keys: &[String],
+        restrictions: &Restrictions,
+    ) -> tantivy::Result<Vec<RoaringBitmap>> {
+        let mut sets = Vec::with_capacity(searcher.segment_readers().len());
+        for reader in searcher.segment_readers() {
+            let mut set = RoaringBitmap::new();
+            for key in keys {
+                set |= &*self.bitmaps.term(reader, &term(field, key))?;
+            }
+            sets.push(self.restrict(reader, set, restrictions)?);
+        }
+        Ok(sets)
+    }
+
+    /// `set` within the filters, without deleted documents.
+    fn restrict(
+        &self,
+        reader: &tantivy::SegmentReader,
+        mut set: RoaringBitmap,
+        restrictions: &Restrictions,
+    ) -> tantivy::Result<RoaringBitmap> {
+        for t in &restrictions.terms {
+            set &= &*self.bitmaps.value(reader, t)?;
+        }
+        for weight in &restrictions.ranges {
+            set &= bitmaps::weight_bitmap(weight.as_ref(), reader)?;
+        }
+        if reader.has_deletes() {
+            set &= &*self.bitmaps.alive(reader);
+        }
+        Ok(set)
     }
 
     /// The match set of each segment: every syllable (or all but one), or a number-symbol
@@ -711,9 +842,10 @@ impl SearchIndex {
         searcher: &Searcher,
         req: &SearchRequest,
         all_syllables: bool,
+        only_key: Option<&str>,
     ) -> Result<SearchResults, SearchError> {
         let f = &self.fields;
-        let plan = plan(f, searcher, &req.q, DocTypeTable::builtin());
+        let plan = plan(f, searcher, &req.q, DocTypeTable::builtin(), only_key);
         let restrictions = restrictions(f, searcher, req)?;
         let sets = self.match_sets(searcher, plan.as_ref(), &restrictions, all_syllables)?;
         let total: u64 = sets.iter().map(RoaringBitmap::len).sum();
@@ -817,6 +949,7 @@ impl SearchIndex {
             facets,
             terms,
             relaxed: false,
+            number_symbol: None,
         })
     }
 }

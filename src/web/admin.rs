@@ -10,14 +10,14 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{ApiError, SharedState, parse_id};
+use super::{ApiError, Params, SharedState, parse_id};
 use crate::store::{PackageState, Status};
 
 pub fn router() -> Router<SharedState> {
@@ -27,6 +27,28 @@ pub fn router() -> Router<SharedState> {
         .route("/api/v1/admin/sync-packages", get(sync_packages))
         .route("/api/v1/admin/review-queue", get(review_queue))
         .route("/api/v1/admin/documents/{id}", get(document))
+        // Unknown admin paths answer here, so that they too carry `no-store`.
+        .route("/api/v1/admin", any(unknown))
+        .route("/api/v1/admin/{*rest}", any(unknown))
+        // Every admin answer — 401, 403, 404, 400 and 405 included — is private.
+        .layer(axum::middleware::map_response(no_store))
+}
+
+async fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn unknown() -> Response {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "not_found",
+        message: "Không có đường dẫn quản trị này".into(),
+        parameter: None,
+    }
+    .into_response()
 }
 
 /// Who is calling, and which units they may see.
@@ -48,8 +70,10 @@ pub fn authenticate(tokens: &[String], headers: &HeaderMap) -> Option<Principal>
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| v.trim().split_once(' '))
+        // The scheme is case-insensitive (RFC 9110 §11.1): "bearer", "BEARER".
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())?;
     let digest = hex::encode(Sha256::digest(presented.as_bytes()));
     tokens.iter().find_map(|entry| {
@@ -120,6 +144,9 @@ impl IntoResponse for Refusal {
 
 type AdminResult = Result<Response, Refusal>;
 
+/// The last page a paged admin list accepts (page × limit stays far from overflow).
+const MAX_PAGE: i64 = 1_000_000;
+
 /// Admin answers are private and never cached.
 fn private(body: Value) -> AdminResult {
     Ok((
@@ -144,27 +171,35 @@ fn operator(state: &SharedState, headers: &HeaderMap) -> Result<Principal, Refus
     Ok(p)
 }
 
-fn limit(params: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, Refusal> {
-    match params
-        .get("limit")
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-    {
+/// A paging parameter: absent → `default`; else a plain integer in `1..=max` as written
+/// (an empty value, a sign or spaces are refused, as the published schema says).
+fn bounded(
+    params: &HashMap<String, String>,
+    name: &'static str,
+    default: i64,
+    max: i64,
+) -> Result<i64, Refusal> {
+    match params.get(name) {
         None => Ok(default),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
+        Some(v) => Some(v.as_str())
+            .filter(|v| !v.is_empty() && v.len() <= 18 && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<i64>().ok())
             .filter(|n| (1..=max).contains(n))
             .ok_or_else(|| {
-                ApiError::bad_parameter("limit", format!("limit phải từ 1 đến {max}")).into()
+                ApiError::bad_parameter(name, format!("{name} phải là số nguyên từ 1 đến {max}"))
+                    .into()
             }),
     }
+}
+
+fn limit(params: &HashMap<String, String>, default: i64, max: i64) -> Result<i64, Refusal> {
+    bounded(params, "limit", default, max)
 }
 
 async fn sync_runs(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params,
 ) -> AdminResult {
     operator(&state, &headers)?;
     let limit = limit(&params, 50, 500)?;
@@ -197,7 +232,7 @@ async fn sync_run(
 async fn sync_packages(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params,
 ) -> AdminResult {
     operator(&state, &headers)?;
     let states = match params
@@ -244,7 +279,7 @@ async fn status_reason(state: &SharedState, id: i64) -> Option<String> {
 async fn review_queue(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params,
 ) -> AdminResult {
     let p = principal(&state, &headers)?;
     let asked = params
@@ -258,17 +293,13 @@ async fn review_queue(
         (Some(own), _) => Some(own.as_str()),
         (None, asked) => asked,
     };
-    let page = match params.get("page").map(|v| v.parse::<i64>()) {
-        None => 1,
-        Some(Ok(n)) if n >= 1 => n,
-        Some(_) => {
-            return Err(ApiError::bad_parameter("page", "page phải là số nguyên dương").into());
-        }
-    };
+    let page = bounded(&params, "page", 1, MAX_PAGE)?;
     let per_page = limit(&params, 50, 200)?;
+    // Bounded above, so the offset cannot overflow.
+    let offset = (page - 1) * per_page;
     let (records, total) = state
         .store
-        .documents_in_status(Status::NeedsReview, unit, per_page, (page - 1) * per_page)
+        .documents_in_status(Status::NeedsReview, unit, per_page, offset)
         .await?;
     let mut items = Vec::with_capacity(records.len());
     for r in records {
@@ -337,6 +368,22 @@ mod tests {
             format!("Bearer {ops}").parse().unwrap(),
         );
         assert_eq!(authenticate(&tokens, &headers).unwrap().unit, None);
+        for scheme in ["bearer", "BEARER", "BeArEr"] {
+            headers.insert(
+                header::AUTHORIZATION,
+                format!("{scheme}  {ops}").parse().unwrap(),
+            );
+            assert_eq!(
+                authenticate(&tokens, &headers).unwrap().unit,
+                None,
+                "{scheme}"
+            );
+        }
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Basic {ops}").parse().unwrap(),
+        );
+        assert!(authenticate(&tokens, &headers).is_none());
         headers.insert(header::AUTHORIZATION, "Bearer vb_nope".parse().unwrap());
         assert!(authenticate(&tokens, &headers).is_none());
         assert!(authenticate(&tokens, &HeaderMap::new()).is_none());

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,12 +13,16 @@ use serde_json::{Value, json};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::{
-    ApiError, AppState, SharedState, base_url, eli_path, parse_id, public_cache, public_record,
+    ApiError, AppState, Params, PublicBase, SharedState, eli_path, parse_id, public_cache,
+    public_record,
 };
 use crate::config::Settings;
 use crate::search::query::{SearchRequest, SearchResults, Sort, Validity, snippet};
 
 pub const OPENAPI: &str = include_str!("../../schemas/openapi.json");
+
+/// `Cache-Control` of an original file: storable, revalidated with its ETag at each use.
+pub const FILE_CACHE: &str = "public, no-cache";
 
 pub fn router(settings: &Settings) -> Router<SharedState> {
     Router::new()
@@ -48,24 +52,36 @@ fn cors(settings: &Settings) -> CorsLayer {
 
 /// Parses the search parameters shared by the API, the pages and the widget. Unknown
 /// parameters are ignored (portals add their own); malformed ones are refused by name.
+/// Text parameters (`q`, `unit`, `type`, `issuer`) may be empty (no filter); a typed one
+/// (`year`, `from`, `to`, `status`, `sort`, `page`, `per_page`) must be absent or valid
+/// as written — pages pass form fields through [`form_params`] first.
 pub fn search_request(params: &HashMap<String, String>) -> Result<SearchRequest, ApiError> {
     let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let typed = |k: &str| params.get(k).map(String::as_str);
     let date = |k: &'static str| -> Result<Option<NaiveDate>, ApiError> {
-        get(k)
+        typed(k)
             .map(|v| {
-                NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-                    ApiError::bad_parameter(
-                        k,
-                        format!("Ngày không hợp lệ: \"{v}\" (cần dạng YYYY-MM-DD)"),
-                    )
-                })
+                let shaped = v.len() == 10
+                    && v.bytes().enumerate().all(|(k, b)| match k {
+                        4 | 7 => b == b'-',
+                        _ => b.is_ascii_digit(),
+                    });
+                shaped
+                    .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+                    .flatten()
+                    .ok_or_else(|| {
+                        ApiError::bad_parameter(
+                            k,
+                            format!("Ngày không hợp lệ: \"{v}\" (cần dạng YYYY-MM-DD)"),
+                        )
+                    })
             })
             .transpose()
     };
     let number = |k: &'static str, min: usize, max: usize| -> Result<Option<usize>, ApiError> {
-        get(k)
-            .map(|v| match v.parse::<usize>() {
-                Ok(n) if (min..=max).contains(&n) => Ok(n),
+        typed(k)
+            .map(|v| match digits(v).and_then(|v| v.parse::<usize>().ok()) {
+                Some(n) if (min..=max).contains(&n) => Ok(n),
                 _ => Err(ApiError::bad_parameter(
                     k,
                     format!("Giá trị không hợp lệ: \"{v}\" (số nguyên từ {min} đến {max})"),
@@ -73,16 +89,16 @@ pub fn search_request(params: &HashMap<String, String>) -> Result<SearchRequest,
             })
             .transpose()
     };
-    let year = get("year")
-        .map(|v| match v.parse::<i32>() {
-            Ok(y) if (1945..=2100).contains(&y) => Ok(y),
+    let year = typed("year")
+        .map(|v| match digits(v).and_then(|v| v.parse::<i32>().ok()) {
+            Some(y) if (1945..=2100).contains(&y) => Ok(y),
             _ => Err(ApiError::bad_parameter(
                 "year",
                 format!("Năm không hợp lệ: \"{v}\""),
             )),
         })
         .transpose()?;
-    let sort = match get("sort") {
+    let sort = match typed("sort") {
         None | Some("relevance") => Sort::Relevance,
         Some("newest") | Some("date") => Sort::Newest,
         Some("oldest") => Sort::Oldest,
@@ -93,7 +109,7 @@ pub fn search_request(params: &HashMap<String, String>) -> Result<SearchRequest,
             ));
         }
     };
-    let validity = get("status")
+    let validity = typed("status")
         .map(|v| {
             Validity::parse(v).ok_or_else(|| {
                 ApiError::bad_parameter(
@@ -106,22 +122,16 @@ pub fn search_request(params: &HashMap<String, String>) -> Result<SearchRequest,
         })
         .transpose()?;
     let q = get("q").unwrap_or("");
-    if q.chars().count() > 500 {
+    // Counted as sent (as the published schema's maxLength counts), before trimming.
+    if params.get("q").is_some_and(|q| q.chars().count() > 500) {
         return Err(ApiError::bad_parameter(
             "q",
             "Từ khóa quá dài (tối đa 500 ký tự)",
         ));
     }
+    // `from` after `to` is a valid, empty range.
     let from = date("from")?;
     let to = date("to")?;
-    if let (Some(f), Some(t)) = (from, to)
-        && f > t
-    {
-        return Err(ApiError::bad_parameter(
-            "from",
-            "Ngày bắt đầu sau ngày kết thúc",
-        ));
-    }
     Ok(SearchRequest {
         q: q.to_string(),
         unit: get("unit").map(str::to_string),
@@ -136,6 +146,21 @@ pub fn search_request(params: &HashMap<String, String>) -> Result<SearchRequest,
         per_page: number("per_page", 1, 100)?.unwrap_or(20),
         with_facets: true,
     })
+}
+
+/// `v` when it is a plain decimal integer (no sign, no spaces).
+fn digits(v: &str) -> Option<&str> {
+    (!v.is_empty() && v.len() <= 18 && v.bytes().all(|b| b.is_ascii_digit())).then_some(v)
+}
+
+/// Form fields as a page receives them: trimmed, and an empty field (a select left on
+/// "Tất cả") is no parameter.
+pub fn form_params(params: &HashMap<String, String>) -> HashMap<String, String> {
+    params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.trim().to_string()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
 }
 
 /// Runs a search on a blocking thread (tantivy work is CPU-bound).
@@ -187,14 +212,13 @@ fn facet_list(values: &[(String, u64)]) -> Value {
 
 async fn list_documents(
     State(state): State<SharedState>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    PublicBase(base): PublicBase,
+    Params(params): Params,
 ) -> Result<Response, ApiError> {
     let req = search_request(&params)?;
     let (page, per_page) = (req.page, req.per_page);
     let results = run_search(&state, req).await?;
     let snippets = snippets(&state, &results).await;
-    let base = base_url(&state, &headers);
     let hits: Vec<Value> = results
         .hits
         .iter()
@@ -221,11 +245,30 @@ async fn list_documents(
             })
         })
         .collect();
+    let ns = results.number_symbol.as_ref();
+    let near: Vec<Value> = ns
+        .map(|ns| &ns.near[..])
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "doc_type": r.doc_type,
+                "number_symbol": r.number_symbol,
+                "issuer": r.issuer,
+                "issued_date": r.issued_date,
+                "abstract": r.abstract_text,
+                "url": format!("{base}/van-ban/{}", r.id),
+            })
+        })
+        .collect();
     let body = json!({
         "total": results.total,
         "page": page,
         "per_page": per_page,
         "relaxed": results.relaxed,
+        "number_symbol_match": ns.map(|ns| ns.matched),
+        "near_number_symbols": near,
         "hits": hits,
         "facets": {
             "type": facet_list(&results.facets.doc_type),
@@ -239,12 +282,11 @@ async fn list_documents(
 
 async fn get_document(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let record = public_record(&state, id).await?;
-    let base = base_url(&state, &headers);
     let text = state.store.document_text(id).await.unwrap_or_default();
     let mut cites = Vec::new();
     for c in state.store.citations(id).await? {
@@ -419,11 +461,10 @@ async fn get_file(
             .expect("ASCII header"),
         ),
         (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
-        // The bytes behind a sha256 never change.
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
-        ),
+        // The bytes behind a sha256 never change, but the record may be withdrawn:
+        // caches keep the file and revalidate it on every use (a 304 while the record is
+        // public, a 404 once it is not), so a withdrawn file stops being served at once.
+        (header::CACHE_CONTROL, HeaderValue::from_static(FILE_CACHE)),
     ];
     if headers
         .get(header::IF_NONE_MATCH)

@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
-use super::api::{run_search, search_request, snippets};
+use super::api::{form_params, run_search, search_request, snippets};
 use super::html::{STYLE, escape};
 use super::pages::{ResultsView, error_page, render_results};
 use super::{SharedState, public_cache};
@@ -29,11 +29,12 @@ fn colour(params: &HashMap<String, String>, key: &str) -> Option<String> {
         .then(|| value.to_string())
 }
 
-async fn embed_page(
-    State(state): State<SharedState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    let req = match search_request(&params) {
+async fn embed_page(State(state): State<SharedState>, RawQuery(raw): RawQuery) -> Response {
+    let params = match super::parse_query(raw.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return error_page(&state, e),
+    };
+    let req = match search_request(&form_params(&params)) {
         Ok(r) => r,
         Err(e) => return error_page(&state, e),
     };

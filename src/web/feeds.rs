@@ -1,18 +1,16 @@
 //! `/feeds/van-ban.atom` (newest published, filterable by type, issuer, unit) and
 //! `/sitemap.xml`.
 
-use std::collections::HashMap;
-
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::api::{run_search, search_request};
+use super::api::{form_params, run_search, search_request};
 use super::html::escape;
 use super::pages::error_page;
-use super::{SharedState, base_url, public_cache};
+use super::{PublicBase, SharedState, parse_query, public_cache};
 use crate::search::query::Sort;
 
 pub fn router() -> Router<SharedState> {
@@ -23,10 +21,14 @@ pub fn router() -> Router<SharedState> {
 
 async fn atom(
     State(state): State<SharedState>,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    PublicBase(base): PublicBase,
+    RawQuery(raw): RawQuery,
 ) -> Response {
-    let mut req = match search_request(&params) {
+    let params = match parse_query(raw.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return error_page(&state, e),
+    };
+    let mut req = match search_request(&form_params(&params)) {
         Ok(r) => r,
         Err(e) => return error_page(&state, e),
     };
@@ -39,7 +41,6 @@ async fn atom(
         Ok(r) => r,
         Err(e) => return error_page(&state, e),
     };
-    let base = base_url(&state, &headers);
     let updated = results
         .hits
         .iter()
@@ -100,8 +101,7 @@ async fn atom(
 }
 
 /// Every published record (the sitemap protocol allows 50,000 URLs per file).
-async fn sitemap(State(state): State<SharedState>, headers: HeaderMap) -> Response {
-    let base = base_url(&state, &headers);
+async fn sitemap(State(state): State<SharedState>, PublicBase(base): PublicBase) -> Response {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );

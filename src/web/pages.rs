@@ -4,19 +4,19 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::api::{run_search, search_request, snippets};
+use super::api::{form_params, run_search, search_request, snippets};
 use super::html::{escape, page, url_encode, vn_date};
 use super::{
-    ApiError, AppState, SharedState, base_url, display_title, eli_path, public_cache,
-    public_record, slug,
+    ApiError, AppState, PublicBase, SharedState, display_title, eli_path, parse_query,
+    public_cache, public_record, slug,
 };
-use crate::search::query::{SearchRequest, SearchResults, Sort, Validity};
+use crate::search::query::{NumberSymbolMatch, SearchRequest, SearchResults, Sort, Validity};
 use crate::store::DocumentRecord;
 
 pub fn router() -> Router<SharedState> {
@@ -187,24 +187,60 @@ pub fn render_results(
 
     let per_page = req.per_page.max(1);
     let from = (req.page.max(1) - 1) * per_page;
-    html.push_str(&format!(
-        "<p class=\"summary\" role=\"status\">{}</p>",
-        if results.total == 0 {
-            "Không tìm thấy văn bản phù hợp.".to_string()
-        } else {
-            format!(
-                "Tìm thấy {} văn bản{}; hiển thị {}–{}.",
-                results.total,
-                if results.relaxed {
-                    " có một phần từ khóa"
-                } else {
-                    ""
-                },
-                from + 1,
-                (from + results.hits.len()).max(from + 1)
-            )
+    let unmatched = results
+        .number_symbol
+        .as_ref()
+        .filter(|ns| ns.matched == NumberSymbolMatch::None);
+    if let Some(ns) = unmatched {
+        html.push_str(&format!(
+            "<p class=\"summary no-number\" role=\"status\">Không có văn bản nào mang số ký hiệu <strong>{}</strong>.{}</p>",
+            escape(&ns.query),
+            if results.total > 0 {
+                " Các văn bản dưới đây dẫn chiếu hoặc nhắc đến số ký hiệu này."
+            } else {
+                ""
+            }
+        ));
+        if !ns.near.is_empty() {
+            html.push_str(
+                "<section class=\"near\" aria-labelledby=\"so-gan-giong\"><h2 id=\"so-gan-giong\">Số ký hiệu gần giống (không trùng với số được tìm)</h2><ul>",
+            );
+            for r in &ns.near {
+                let title = display_title(r.doc_type.as_deref(), r.number_symbol.as_deref(), r.id);
+                html.push_str(&format!(
+                    "<li><a href=\"/van-ban/{id}\"{link_target}>{title}</a> — {issuer}, {date}</li>",
+                    id = r.id,
+                    title = escape(&title),
+                    issuer = escape(r.issuer.as_deref().unwrap_or("—")),
+                    date = vn_date(r.issued_date),
+                ));
+            }
+            html.push_str("</ul></section>");
         }
-    ));
+    }
+    let summary = if results.total == 0 {
+        // An unmatched number-symbol was said above.
+        unmatched
+            .is_none()
+            .then(|| "Không tìm thấy văn bản phù hợp.".to_string())
+    } else {
+        Some(format!(
+            "Tìm thấy {} văn bản{}; hiển thị {}–{}.",
+            results.total,
+            if results.relaxed {
+                " có một phần từ khóa"
+            } else {
+                ""
+            },
+            from + 1,
+            (from + results.hits.len()).max(from + 1)
+        ))
+    };
+    if let Some(summary) = summary {
+        html.push_str(&format!(
+            "<p class=\"summary\" role=\"status\">{summary}</p>"
+        ));
+    }
     html.push_str("<ol class=\"results\">");
     for (hit, snippet) in results.hits.iter().zip(snippets) {
         let r = &hit.record;
@@ -265,12 +301,11 @@ pub fn render_results(
     html
 }
 
-async fn search_page(
-    State(state): State<SharedState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
+async fn search_page(State(state): State<SharedState>, RawQuery(raw): RawQuery) -> Response {
     let site = state.settings.web.site_name.clone();
-    let req = match search_request(&params) {
+    let parsed = parse_query(raw.as_deref());
+    let params = parsed.as_ref().cloned().unwrap_or_default();
+    let req = match parsed.and_then(|params| search_request(&form_params(&params))) {
         Ok(r) => r,
         Err(e) => {
             let body = format!(
@@ -326,21 +361,21 @@ pub fn error_page(state: &AppState, e: ApiError) -> Response {
 
 async fn document_page(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
     Path(id): Path<String>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return error_page(&state, ApiError::not_found());
     };
     match public_record(&state, id).await {
-        Ok(record) => render_document(&state, &headers, &record).await,
+        Ok(record) => render_document(&state, &base, &record).await,
         Err(e) => error_page(&state, e),
     }
 }
 
 async fn eli_page(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
     Path((issuer, doc_type, year, number)): Path<(String, String, i32, String)>,
 ) -> Response {
     let candidates = match state.store.published_by_year_number(year, &number).await {
@@ -355,7 +390,7 @@ async fn eli_page(
         if f.issuer.as_deref().map(slug).as_deref() == Some(issuer.as_str())
             && f.doc_type.as_deref().map(slug).as_deref() == Some(doc_type.as_str())
         {
-            return render_document(&state, &headers, &record).await;
+            return render_document(&state, &base, &record).await;
         }
     }
     error_page(&state, ApiError::not_found())
@@ -418,12 +453,7 @@ fn signature_section(record: &DocumentRecord) -> String {
     )
 }
 
-async fn render_document(
-    state: &AppState,
-    headers: &HeaderMap,
-    record: &DocumentRecord,
-) -> Response {
-    let base = base_url(state, headers);
+async fn render_document(state: &AppState, base: &str, record: &DocumentRecord) -> Response {
     let f = &record.fields;
     let title = display_title(f.doc_type.as_deref(), f.number_symbol.as_deref(), record.id);
     let text = state

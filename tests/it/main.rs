@@ -17,3 +17,4 @@ mod sync;
 mod sync_crash;
 mod synthetic;
 mod web;
+mod web_edges;
