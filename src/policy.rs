@@ -76,6 +76,14 @@ pub fn decide(
     if extraction.internal_only() {
         blockers.push("Văn bản lưu hành nội bộ: không công khai".into());
     }
+    // When in doubt about secrecy, hold: every marking-like token not placed with
+    // certainty is shown to the clerk with its evidence.
+    for doubt in extraction.marking_doubts() {
+        blockers.push(format!(
+            "Nghi có dấu chỉ độ mật / lưu hành nội bộ chưa xác định: {}",
+            doubt.describe()
+        ));
+    }
     if extraction.needs_ocr() {
         blockers.push("Bản quét chưa có văn bản: cần OCR và văn thư kiểm tra".into());
     }

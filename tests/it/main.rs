@@ -7,6 +7,7 @@ mod cli;
 mod edxml_extract;
 mod fixtures;
 mod header_cases;
+mod markings;
 mod search_eval;
 mod search_scale;
 mod signatures;
