@@ -258,11 +258,19 @@ pub fn detect(lines: &[Line]) -> Vec<Finding> {
                 continue;
             };
             let singles_here = &singles[start..end];
+            // Joined only when the join says more than the lines do alone: "TỐI" / "MẬT",
+            // or "Độ mật" / "Mật" (a bare label beside its value).
             let better = match hit.form {
-                Form::Exact(marking) => !singles_here
-                    .iter()
-                    .flatten()
-                    .any(|s| s.form == Form::Exact(marking)),
+                Form::Exact(marking) => {
+                    !singles_here
+                        .iter()
+                        .flatten()
+                        .any(|s| s.form == Form::Exact(marking))
+                        || singles_here
+                            .iter()
+                            .flatten()
+                            .any(|s| !matches!(s.form, Form::Exact(_)))
+                }
                 _ => singles_here.iter().all(Option::is_none),
             };
             if !better {
@@ -506,8 +514,9 @@ struct Prepared {
     offsets: Vec<usize>,
     /// Lower-case characters.
     lower: Vec<char>,
-    /// One ASCII character per character: the folded letter, ' ' for spaces, '?' for an
-    /// unreadable character, 'x' for other letters, '#' for anything else.
+    /// One ASCII character per character: ASCII as is (lower case), the folded letter,
+    /// ' ' for spaces, '?' for an unreadable character, 'x' for other letters, '#' for
+    /// anything else.
     folded: String,
 }
 
@@ -523,8 +532,9 @@ fn prepare(normalized: &str) -> Prepared {
         let mut fc = f.chars();
         let ascii = match (fc.next(), fc.next()) {
             _ if c == '\u{FFFD}' || c == '?' => '?',
-            (Some(a), None) if a.is_ascii_alphanumeric() => a,
             _ if c.is_whitespace() => ' ',
+            _ if c.is_ascii() && !c.is_ascii_control() => c.to_ascii_lowercase(),
+            (Some(a), None) if a.is_ascii_alphanumeric() => a,
             _ if c.is_alphanumeric() => 'x',
             _ => '#',
         };

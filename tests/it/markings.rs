@@ -393,6 +393,7 @@ fn place(at: At, text: &str, v: Variation) -> (Vec<SourceLine>, Vec<markings::Li
         }
     };
     let mut stamps = Vec::new();
+    let last = doc.len() - 1;
     match at {
         At::Top => insert(&mut doc, 0, 1),
         At::Left => insert(&mut doc, 2, 1),
@@ -405,7 +406,7 @@ fn place(at: At, text: &str, v: Variation) -> (Vec<SourceLine>, Vec<markings::Li
         At::Sentence => replace(&mut doc, 10),
         At::Foot => insert(&mut doc, 17, 1),
         At::Page2 => insert(&mut doc, 18, 2),
-        At::Page2Foot => insert(&mut doc, doc.len() - 1, 2),
+        At::Page2Foot => insert(&mut doc, last, 2),
         At::Stamp | At::Field | At::Rotated => {
             let origin = match at {
                 At::Stamp => Origin::Annotation,
@@ -617,6 +618,23 @@ fn markings_chromium_pdfs() {
         if expected == Clean {
             assert_eq!(decision.status, Status::Published, "{name}: {}", decision.reason);
         }
+    }
+}
+
+#[test]
+fn markings_reportlab_pdfs() {
+    for (name, expected) in [
+        ("reportlab_rotated_stamp.pdf", Secret(TuyetMat)),
+        ("reportlab_table_cell.pdf", Secret(Mat)),
+        ("reportlab_form_field_folded.pdf", Uncertain),
+        ("reportlab_clean.pdf", Clean),
+    ] {
+        let (x, _) = check_pdf(name, &fixture(name), expected);
+        assert_eq!(
+            x.metadata.number_symbol().as_deref(),
+            Some("339/BC-UBND"),
+            "{name}"
+        );
     }
 }
 
