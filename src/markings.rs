@@ -501,11 +501,22 @@ fn continues_sentence(lines: &[Line], i: usize) -> bool {
         return false;
     }
     let text = prev.text.trim();
+    let folded = folded_text(text);
     word_count(text) >= 6
         && text.chars().any(char::is_lowercase)
         && !text.ends_with(['.', ':', ';', '!', '?', ')'])
-        && !structural(&folded_text(text))
+        && !structural(&folded)
+        // A header row read across both columns ("Số: 339/BC-UBND Nam Chính, ngày …").
+        && !HEADER_ROW.is_match(&folded)
 }
+
+/// Header items inside a longer line: the number line, the motto, the date line.
+static HEADER_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\bso\s*:\s*\d*\s*/|cong hoa xa hoi chu nghia|doc lap\W*tu do|\bngay\s*\d{0,2}\s*thang\s*\d{0,2}\s*nam\s*\d{4}",
+    )
+    .unwrap()
+});
 
 /// Text prepared for matching: per character, its lower-case form and an ASCII fold, so
 /// that positions agree between the three.
