@@ -309,9 +309,21 @@ pub fn detect(lines: &[Line]) -> Vec<Finding> {
             let Some(found) = hit.take() else {
                 break;
             };
-            let continuation =
-                found.whole && line.origin == Origin::Content && continues_sentence(lines, i);
-            if let Some((grade, reason)) = grade_of(found.form, location, continuation) {
+            let continuation = found.whole
+                && line.origin == Origin::Content
+                && (continues_sentence(lines, i) || continued_by_next(lines, i));
+            // Prose on both sides: a phrase wrapped over three lines, not a box.
+            let inside_phrase = found.whole
+                && line.origin == Origin::Content
+                && !line.block_start
+                && i > 0
+                && continued_by_next(lines, i);
+            let graded = if inside_phrase {
+                None
+            } else {
+                grade_of(found.form, location, continuation)
+            };
+            if let Some((grade, reason)) = graded {
                 let evidence = if found.whole {
                     text.trim()
                 } else {
@@ -508,6 +520,22 @@ fn continues_sentence(lines: &[Line], i: usize) -> bool {
         && !structural(&folded)
         // A header row read across both columns ("Số: 339/BC-UBND Nam Chính, ngày …").
         && !HEADER_ROW.is_match(&folded)
+}
+
+/// The next line carries on the same phrase ("Mật" / "độ xây dựng" in a table heading,
+/// "lưu hành nội bộ" / "trong cơ quan"): same block, starting with a lower-case letter.
+fn continued_by_next(lines: &[Line], i: usize) -> bool {
+    let Some(next) = lines.get(i + 1) else {
+        return false;
+    };
+    next.page == lines[i].page
+        && next.origin == Origin::Content
+        && !next.block_start
+        && next
+            .text
+            .chars()
+            .find(|c| c.is_alphabetic())
+            .is_some_and(char::is_lowercase)
 }
 
 /// Header items inside a longer line: the number line, the motto, the date line.

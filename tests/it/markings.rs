@@ -244,6 +244,9 @@ const TABLE: &[(At, &str, Verdict)] = &[
     ),
     (At::Sentence, "Mối quan hệ {mật} thiết giữa các ngành.", Clean),
     (At::Right, "{Độ mật: Không}", Clean),
+    // A table heading wrapped in its cell: "Mật" / "độ xây dựng".
+    (At::Body, "{Mật}\nđộ xây dựng", Clean),
+    (At::Abstract, "Quy định về tài liệu\n{lưu hành nội bộ}\ntrong cơ quan", Clean),
 ];
 
 /// The document the rows are placed in: (text, page, block start).
