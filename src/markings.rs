@@ -354,7 +354,9 @@ pub fn detect(lines: &[Line]) -> Vec<Finding> {
 }
 
 /// The strongest certain marking of each kind among findings: (secrecy, internal).
-pub fn certain_markings(findings: &[Finding]) -> (Option<(SecrecyLevel, &Finding)>, Option<&Finding>) {
+pub fn certain_markings(
+    findings: &[Finding],
+) -> (Option<(SecrecyLevel, &Finding)>, Option<&Finding>) {
     let mut secret: Option<(SecrecyLevel, &Finding)> = None;
     let mut internal = None;
     for f in findings {
@@ -798,9 +800,7 @@ fn classify(text: &str) -> Option<Hit> {
                 Some(marking) if exact => Form::Exact(marking),
                 Some(marking) => Form::Folded(marking),
                 None => {
-                    let introduced = prefix_words
-                        .iter()
-                        .any(|w| INTERNAL_PREFIXES.contains(w));
+                    let introduced = prefix_words.iter().any(|w| INTERNAL_PREFIXES.contains(w));
                     if introduced && exact {
                         Form::Exact(Marking::Internal)
                     } else if introduced {
@@ -838,19 +838,17 @@ fn surroundings(
     let piece_ok = |from: usize, to: usize| {
         let folded: String = p.folded.chars().skip(from).take(to - from).collect();
         structural(&folded)
-            || classify(&normalized[p.offsets[from]..p.offsets[to]]).is_some_and(|h| {
-                h.whole && matches!(h.form, Form::Exact(_) | Form::Folded(_))
-            })
+            || classify(&normalized[p.offsets[from]..p.offsets[to]])
+                .is_some_and(|h| h.whole && matches!(h.form, Form::Exact(_) | Form::Folded(_)))
     };
     let folded: Vec<char> = p.folded.chars().collect();
     // Left: the alphanumeric characters before the match, stripped of prefix words.
-    let left_positions: Vec<usize> = (0..s).filter(|&i| folded[i].is_ascii_alphanumeric()).collect();
+    let left_positions: Vec<usize> = (0..s)
+        .filter(|&i| folded[i].is_ascii_alphanumeric())
+        .collect();
     let mut left_compact: String = left_positions.iter().map(|&i| folded[i]).collect();
     let mut prefix_words = Vec::new();
-    loop {
-        let Some(word) = PREFIXES.iter().find(|w| left_compact.ends_with(*w)) else {
-            break;
-        };
+    while let Some(word) = PREFIXES.iter().find(|w| left_compact.ends_with(*w)) {
         left_compact.truncate(left_compact.len() - word.len());
         prefix_words.push(*word);
     }
@@ -977,7 +975,9 @@ fn damaged(p: &Prepared) -> Option<Form> {
         if compact.len() < core.len() && compact.len() >= min_prefix && core.starts_with(&compact) {
             return Some(Form::Partial);
         }
-        if (wildcard || distance > 0) && edit_distance(&compact, core) <= distance.max(usize::from(wildcard)) {
+        if (wildcard || distance > 0)
+            && edit_distance(&compact, core) <= distance.max(usize::from(wildcard))
+        {
             return Some(Form::Partial);
         }
     }
@@ -1021,12 +1021,18 @@ mod tests {
             form("T Ố I  M Ậ T"),
             Some(Form::Exact(Marking::Secret(SecrecyLevel::ToiMat)))
         );
-        assert_eq!(form("Tài liệu lưu hành nội bộ"), Some(Form::Exact(Marking::Internal)));
+        assert_eq!(
+            form("Tài liệu lưu hành nội bộ"),
+            Some(Form::Exact(Marking::Internal))
+        );
         assert_eq!(form("MẬT   Bản số: 05"), Some(MAT));
         assert_eq!(form("Độ mật: Mật"), Some(MAT));
         assert_eq!(form("Độ mật:"), Some(Form::BareLabel));
         assert_eq!(form("Độ mật: Thường"), None);
-        assert_eq!(form("MAT"), Some(Form::Folded(Marking::Secret(SecrecyLevel::Mat))));
+        assert_eq!(
+            form("MAT"),
+            Some(Form::Folded(Marking::Secret(SecrecyLevel::Mat)))
+        );
         assert_eq!(form("LƯU HÀNH NỘ"), Some(Form::Partial));
         assert_eq!(form("bảo vệ bí mật nhà nước"), None);
         assert_eq!(form("mật độ dân số"), None);
@@ -1037,7 +1043,10 @@ mod tests {
         let hit = classify("Số: 12/BC-UBND MẬT").expect("a marking");
         assert_eq!(hit.form, MAT);
         assert!(!hit.whole);
-        assert_eq!(strip_marking("Số: 12/BC-UBND MẬT").as_deref(), Some("Số: 12/BC-UBND"));
+        assert_eq!(
+            strip_marking("Số: 12/BC-UBND MẬT").as_deref(),
+            Some("Số: 12/BC-UBND")
+        );
     }
 
     #[test]
@@ -1046,7 +1055,10 @@ mod tests {
             grade_label("Tối mật"),
             Some(Grade::Certain(Marking::Secret(SecrecyLevel::ToiMat)))
         );
-        assert_eq!(grade_label("Nội bộ"), Some(Grade::Certain(Marking::Internal)));
+        assert_eq!(
+            grade_label("Nội bộ"),
+            Some(Grade::Certain(Marking::Internal))
+        );
         assert_eq!(grade_label("MAT"), Some(Grade::Uncertain));
         assert_eq!(grade_label("Thường"), None);
         assert_eq!(grade_label(""), None);

@@ -453,8 +453,7 @@ impl<'a> Interpreter<'a> {
                 Ok(_) => normal,
                 Err(_) => continue,
             };
-            let (glyphs_before, rotated_before) =
-                (self.out.glyphs.len(), self.out.rotated.len());
+            let (glyphs_before, rotated_before) = (self.out.glyphs.len(), self.out.rotated.len());
             let mut state = GraphicsState::default();
             self.run_form_object(normal, &[], &mut state, Some(rect), 0);
             // The appearance is also kept as stamp text, so that a marking drawn by an
@@ -465,7 +464,8 @@ impl<'a> Interpreter<'a> {
             .into_iter()
             .map(|l| l.text)
             .collect();
-            let rotated = rotated_runs(&self.out.rotated[rotated_before.min(self.out.rotated.len())..]);
+            let rotated =
+                rotated_runs(&self.out.rotated[rotated_before.min(self.out.rotated.len())..]);
             if !rotated.is_empty() {
                 text.push(rotated);
             }
@@ -475,7 +475,13 @@ impl<'a> Interpreter<'a> {
 
     fn push_stamp(&mut self, kind: StampKind, text: String) {
         let text = text.trim().to_string();
-        if text.is_empty() || self.out.stamps.iter().any(|s| s.kind == kind && s.text == text) {
+        if text.is_empty()
+            || self
+                .out
+                .stamps
+                .iter()
+                .any(|s| s.kind == kind && s.text == text)
+        {
             return;
         }
         self.out.stamps.push(Stamp { kind, text });

@@ -195,8 +195,7 @@ fn acroform_values(doc: &Document) -> Vec<String> {
         let Ok(dict) = fonts::deref(doc, Ok(field)).and_then(lopdf::Object::as_dict) else {
             continue;
         };
-        if let Ok(kids) = fonts::deref(doc, dict.get(b"Kids")).and_then(lopdf::Object::as_array)
-        {
+        if let Ok(kids) = fonts::deref(doc, dict.get(b"Kids")).and_then(lopdf::Object::as_array) {
             pending.extend(kids.iter().map(|k| (k, depth + 1)));
         }
         if let Some(value) = content::field_value(doc, dict)

@@ -107,8 +107,16 @@ const TABLE: &[(At, &str, Verdict)] = &[
     (At::Foot, "{MẬT}", Secret(Mat)),
     (At::Top, "{MẬT} (đóng dấu)", Secret(Mat)),
     (At::Right, "{M}\n{Ậ}\n{T}", Secret(Mat)),
-    (At::DateLine, "Nam Chính, ngày 13 tháng 9 năm 2021   {MẬT}", Secret(Mat)),
-    (At::MottoLine, "Độc lập - Tự do - Hạnh phúc   {MẬT}", Secret(Mat)),
+    (
+        At::DateLine,
+        "Nam Chính, ngày 13 tháng 9 năm 2021   {MẬT}",
+        Secret(Mat),
+    ),
+    (
+        At::MottoLine,
+        "Độc lập - Tự do - Hạnh phúc   {MẬT}",
+        Secret(Mat),
+    ),
     (At::Top, "{MẬT} - KHẨN", Secret(Mat)),
     (At::Top, "HỎA TỐC - {MẬT}", Secret(Mat)),
     (At::Right, "{Độ mật: Mật}   Độ khẩn: Khẩn", Secret(Mat)),
@@ -242,11 +250,19 @@ const TABLE: &[(At, &str, Verdict)] = &[
         "Văn bản được {lưu hành nội bộ} trong cơ quan theo quy chế.",
         Clean,
     ),
-    (At::Sentence, "Mối quan hệ {mật} thiết giữa các ngành.", Clean),
+    (
+        At::Sentence,
+        "Mối quan hệ {mật} thiết giữa các ngành.",
+        Clean,
+    ),
     (At::Right, "{Độ mật: Không}", Clean),
     // A table heading wrapped in its cell: "Mật" / "độ xây dựng".
     (At::Body, "{Mật}\nđộ xây dựng", Clean),
-    (At::Abstract, "Quy định về tài liệu\n{lưu hành nội bộ}\ntrong cơ quan", Clean),
+    (
+        At::Abstract,
+        "Quy định về tài liệu\n{lưu hành nội bộ}\ntrong cơ quan",
+        Clean,
+    ),
 ];
 
 /// The document the rows are placed in: (text, page, block start).
@@ -325,7 +341,10 @@ fn vary(text: &str, v: Variation) -> String {
             .map(|w| {
                 let mut cs = w.chars();
                 match cs.next() {
-                    Some(first) => first.to_uppercase().chain(cs.flat_map(char::to_lowercase)).collect(),
+                    Some(first) => first
+                        .to_uppercase()
+                        .chain(cs.flat_map(char::to_lowercase))
+                        .collect(),
                     None => String::new(),
                 }
             })
@@ -450,7 +469,14 @@ fn parse_placed(at: At, text: &str, v: Variation) -> Metadata {
 #[test]
 fn markings_table_has_every_kind_of_row() {
     assert!(TABLE.len() >= 60, "{} rows", TABLE.len());
-    for expected in [Secret(Mat), Secret(ToiMat), Secret(TuyetMat), Internal, Uncertain, Clean] {
+    for expected in [
+        Secret(Mat),
+        Secret(ToiMat),
+        Secret(TuyetMat),
+        Internal,
+        Uncertain,
+        Clean,
+    ] {
         assert!(
             TABLE.iter().filter(|r| r.2 == expected).count() >= 5,
             "too few rows for {expected:?}"
@@ -477,7 +503,8 @@ fn markings_table_verdicts() {
                 meta.number_symbol()
             ));
         }
-        if !matches!(at, At::Left) && meta.issuer.value.as_deref() != Some("Ủy ban nhân dân xã Nam Chính")
+        if !matches!(at, At::Left)
+            && meta.issuer.value.as_deref() != Some("Ủy ban nhân dân xã Nam Chính")
         {
             failures.push(format!("{at:?} {text:?}: issuer {:?}", meta.issuer.value));
         }
@@ -526,7 +553,10 @@ fn markings_grade_short_labels() {
         ("Tối mật", Some(Grade::Certain(Marking::Secret(ToiMat)))),
         ("TUYỆT MẬT", Some(Grade::Certain(Marking::Secret(TuyetMat)))),
         ("Độ mật: Mật", Some(Grade::Certain(Marking::Secret(Mat)))),
-        ("Độ mật: Tối mật", Some(Grade::Certain(Marking::Secret(ToiMat)))),
+        (
+            "Độ mật: Tối mật",
+            Some(Grade::Certain(Marking::Secret(ToiMat))),
+        ),
         ("Lưu hành nội bộ", Some(Grade::Certain(Marking::Internal))),
         ("Nội bộ", Some(Grade::Certain(Marking::Internal))),
         ("Độ mật: ???", Some(Grade::Uncertain)),
@@ -597,7 +627,10 @@ fn check_pdf(name: &str, bytes: &[u8], expected: Verdict) -> (Extraction, policy
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/markings/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/markings/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -619,7 +652,12 @@ fn markings_chromium_pdfs() {
             "{name}"
         );
         if expected == Clean {
-            assert_eq!(decision.status, Status::Published, "{name}: {}", decision.reason);
+            assert_eq!(
+                decision.status,
+                Status::Published,
+                "{name}: {}",
+                decision.reason
+            );
         }
     }
 }
@@ -652,12 +690,16 @@ fn writer_report(markings: &[&str], extra_paragraph: &str) -> Vec<u8> {
     }
     decree30_pdf(
         &Decree30Page {
-            issuer_lines: vec!["UBND HUYỆN TRỰC NINH".into(), "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH".into()],
+            issuer_lines: vec![
+                "UBND HUYỆN TRỰC NINH".into(),
+                "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH".into(),
+            ],
             number_symbol: "339/BC-UBND".into(),
             place_date: "Nam Chính, ngày 13 tháng 9 năm 2021".into(),
             markings: markings.iter().map(|m| m.to_string()).collect(),
             type_title: "BÁO CÁO".into(),
-            abstract_text: "Tình hình hoạt động của trang thông tin điện tử xã Nam Chính năm 2021".into(),
+            abstract_text: "Tình hình hoạt động của trang thông tin điện tử xã Nam Chính năm 2021"
+                .into(),
             paragraphs,
             recipients: vec!["UBND huyện;".into(), "Lưu: VT.".into()],
             signer_block: vec!["TM. ỦY BAN NHÂN DÂN".into(), "CHỦ TỊCH".into()],
@@ -698,14 +740,23 @@ fn encode(alphabet: &[char], text: &str) -> Vec<u8> {
             if c == ' ' {
                 return 0x20;
             }
-            let i = alphabet.iter().position(|&a| a == c).expect("in the alphabet");
+            let i = alphabet
+                .iter()
+                .position(|&a| a == c)
+                .expect("in the alphabet");
             0x21 + i as u8
         })
         .collect()
 }
 
 /// An appearance stream drawing `text` (rotated by `angle` degrees) with `font`.
-fn appearance(doc: &mut Document, font: lopdf::ObjectId, alphabet: &[char], text: &str, angle: f32) -> lopdf::ObjectId {
+fn appearance(
+    doc: &mut Document,
+    font: lopdf::ObjectId,
+    alphabet: &[char],
+    text: &str,
+    angle: f32,
+) -> lopdf::ObjectId {
     let (s, c) = angle.to_radians().sin_cos();
     let mut content = format!(
         "q 1 0 0 RG 2 w 1 1 158 38 re S BT /F0 16 Tf {c:.4} {s:.4} {:.4} {c:.4} 12 12 Tm <",
@@ -786,7 +837,11 @@ fn with_extras(bytes: &[u8], extras: &[Extra]) -> Vec<u8> {
         .set("Annots", annots);
     if !fields.is_empty() {
         let acroform = doc.add_object(dictionary! { "Fields" => fields });
-        let root = doc.trailer.get(b"Root").and_then(Object::as_reference).expect("root");
+        let root = doc
+            .trailer
+            .get(b"Root")
+            .and_then(Object::as_reference)
+            .expect("root");
         doc.get_dictionary_mut(root)
             .expect("catalog")
             .set("AcroForm", acroform);
@@ -810,9 +865,21 @@ fn markings_writer_pdfs_with_boxes_stamps_and_fields() {
     let clean = writer_report(&[], clean_sentence);
     let cases: Vec<(&str, Vec<u8>, Verdict)> = vec![
         // The marking as a text box under the number.
-        ("box under the number", writer_report(&["MẬT"], ""), Secret(Mat)),
-        ("letter-spaced box", writer_report(&["T Ố I  M Ậ T"], ""), Secret(ToiMat)),
-        ("field-like box", writer_report(&["Độ mật: Tuyệt mật"], ""), Secret(TuyetMat)),
+        (
+            "box under the number",
+            writer_report(&["MẬT"], ""),
+            Secret(Mat),
+        ),
+        (
+            "letter-spaced box",
+            writer_report(&["T Ố I  M Ậ T"], ""),
+            Secret(ToiMat),
+        ),
+        (
+            "field-like box",
+            writer_report(&["Độ mật: Tuyệt mật"], ""),
+            Secret(TuyetMat),
+        ),
         // An absolutely positioned stamp annotation, drawn at an angle.
         (
             "rotated stamp annotation",
@@ -826,7 +893,10 @@ fn markings_writer_pdfs_with_boxes_stamps_and_fields() {
         ),
         (
             "free-text annotation",
-            with_extras(&clean, &[Extra::Annotation("FreeText", "Lưu hành nội bộ", 0.0)]),
+            with_extras(
+                &clean,
+                &[Extra::Annotation("FreeText", "Lưu hành nội bộ", 0.0)],
+            ),
             Internal,
         ),
         (
@@ -858,7 +928,11 @@ fn markings_writer_pdfs_with_boxes_stamps_and_fields() {
     ];
     for (name, bytes, expected) in cases {
         let (x, _) = check_pdf(name, &bytes, expected);
-        assert_eq!(x.metadata.number_symbol().as_deref(), Some("339/BC-UBND"), "{name}");
+        assert_eq!(
+            x.metadata.number_symbol().as_deref(),
+            Some("339/BC-UBND"),
+            "{name}"
+        );
     }
 }
 
@@ -880,7 +954,10 @@ fn markings_stamp_findings_say_where_they_come_from() {
             || locations.contains(&markings::Location::Annotation),
         "{locations:?}"
     );
-    assert!(locations.contains(&markings::Location::FormField), "{locations:?}");
+    assert!(
+        locations.contains(&markings::Location::FormField),
+        "{locations:?}"
+    );
     assert_eq!(x.metadata.secrecy.value.as_deref(), Some("TỐI MẬT"));
     let json = x.to_json();
     assert_eq!(json["secrecy"], "TỐI MẬT");
