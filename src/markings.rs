@@ -223,6 +223,14 @@ const FOOTER_LINES: usize = 3;
 /// A marking split over more than two lines is letter by letter: each line this short.
 const SPLIT_PIECE_MAX_CHARS: usize = 3;
 const SPLIT_MAX_LINES: usize = 12;
+/// Letters of a marking split letter by letter ("lưuhànhtrongnộibộ" has 17).
+const SPLIT_MAX_CHARS: usize = 20;
+/// Longest line that may hold a marking standing on its own (with header items glued).
+const MAX_MARKING_LINE_CHARS: usize = 240;
+/// Longest piece beside a marking read as another marking ("MẬT - LƯU HÀNH NỘI BỘ").
+const MAX_MARKING_PIECE_CHARS: usize = 48;
+/// Findings kept per document (a hostile file may repeat a marking on every line).
+const MAX_FINDINGS: usize = 100;
 
 /// Finds every marking and marking-like token in the lines of a document (content lines
 /// in reading order, then stamp, annotation and form-field lines, each with its page).
@@ -245,7 +253,9 @@ pub fn detect(lines: &[Line]) -> Vec<Finding> {
             let short = window.len() == 2
                 || window
                     .iter()
-                    .all(|l| compact_len(&l.text) <= SPLIT_PIECE_MAX_CHARS);
+                    .all(|l| compact_len(&l.text) <= SPLIT_PIECE_MAX_CHARS)
+                    && window.iter().map(|l| compact_len(&l.text)).sum::<usize>()
+                        <= SPLIT_MAX_CHARS;
             if !same_place || !short || window.iter().any(|l| compact_len(&l.text) == 0) {
                 continue;
             }
@@ -350,6 +360,12 @@ pub fn detect(lines: &[Line]) -> Vec<Finding> {
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert((f.grade, f.page, compact_folded(&f.evidence))));
     findings.sort_by_key(|f| f.lines.first().copied().unwrap_or(usize::MAX));
+    if findings.len() > MAX_FINDINGS {
+        // Keep every certain one first, then the first doubts.
+        findings.sort_by_key(|f| !f.is_certain());
+        findings.truncate(MAX_FINDINGS);
+        findings.sort_by_key(|f| f.lines.first().copied().unwrap_or(usize::MAX));
+    }
     findings
 }
 
@@ -770,7 +786,18 @@ fn structural(folded: &str) -> bool {
 /// Classifies a text (a line, a label, lines joined) as holding a marking that stands on
 /// its own, or not.
 fn classify(text: &str) -> Option<Hit> {
+    classify_at(text, 0)
+}
+
+/// [`classify`], `depth` pieces deep: a piece beside a marking is read as another marking
+/// only at the top level, so the work stays linear in the number of matches.
+fn classify_at(text: &str, depth: u8) -> Option<Hit> {
     let normalized = normalize(text);
+    // A marking and the header items it may share a line with are short; a longer line
+    // is prose (and hostile lines must not cost more than linear time).
+    if normalized.chars().count() > MAX_MARKING_LINE_CHARS || !may_hold_marking(&normalized) {
+        return None;
+    }
     let p = prepare(&normalized);
     let n = p.lower.len();
     if let Some(label) = SECRECY_LABEL.find(&p.folded)
@@ -791,7 +818,8 @@ fn classify(text: &str) -> Option<Hit> {
             {
                 continue;
             }
-            let Some((left, right, prefix_words)) = surroundings(&normalized, &p, s, e) else {
+            let Some((left, right, prefix_words)) = surroundings(&normalized, &p, s, e, depth)
+            else {
                 continue;
             };
             let letters: String = p.lower[s..e].iter().filter(|c| c.is_alphabetic()).collect();
@@ -825,6 +853,28 @@ fn classify(text: &str) -> Option<Hit> {
     })
 }
 
+/// Cheap pre-filter: the folded letters hold a piece of some marking word.
+fn may_hold_marking(normalized: &str) -> bool {
+    const NEEDLES: &[&str] = &[
+        "mat",
+        "noib",
+        "luuhanh",
+        "toim",
+        "tuyetm",
+        "confidential",
+        "secret",
+        "restricted",
+        "classified",
+        "internal",
+        "notforpubli",
+    ];
+    let compact: String = fold(normalized)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '?' || *c == '\u{FFFD}')
+        .collect();
+    compact.contains(['?', '\u{FFFD}']) || NEEDLES.iter().any(|n| compact.contains(n))
+}
+
 /// Around a match at `s..e`: strips marking prefixes before it and suffixes after it,
 /// and accepts it when what remains on each side is empty or a header item. Returns the
 /// extended span (characters) and the prefix words stripped.
@@ -833,13 +883,16 @@ fn surroundings(
     p: &Prepared,
     s: usize,
     e: usize,
+    depth: u8,
 ) -> Option<(usize, usize, Vec<&'static str>)> {
     // Another marking in the same box ("MẬT - LƯU HÀNH NỘI BỘ") is a header item too.
     let piece_ok = |from: usize, to: usize| {
         let folded: String = p.folded.chars().skip(from).take(to - from).collect();
         structural(&folded)
-            || classify(&normalized[p.offsets[from]..p.offsets[to]])
-                .is_some_and(|h| h.whole && matches!(h.form, Form::Exact(_) | Form::Folded(_)))
+            || depth == 0
+                && to - from <= MAX_MARKING_PIECE_CHARS
+                && classify_at(&normalized[p.offsets[from]..p.offsets[to]], 1)
+                    .is_some_and(|h| h.whole && matches!(h.form, Form::Exact(_) | Form::Folded(_)))
     };
     let folded: Vec<char> = p.folded.chars().collect();
     // Left: the alphanumeric characters before the match, stripped of prefix words.
@@ -1062,6 +1115,18 @@ mod tests {
         assert_eq!(grade_label("MAT"), Some(Grade::Uncertain));
         assert_eq!(grade_label("Thường"), None);
         assert_eq!(grade_label(""), None);
+    }
+
+    #[test]
+    fn hostile_input_is_bounded() {
+        // A long line of markings is prose, read in linear time.
+        assert!(classify(&"mật ".repeat(20_000)).is_none());
+        // A marking on every line of many pages: a bounded list, certain ones kept.
+        let mut lines = vec![Line::content("MẬT", 1, true)];
+        lines.extend((0..5_000).map(|i| Line::content("MẬT", 2 + i / 50, true)));
+        let findings = detect(&lines);
+        assert_eq!(findings.len(), MAX_FINDINGS);
+        assert!(findings[0].is_certain());
     }
 
     #[test]
