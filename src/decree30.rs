@@ -12,6 +12,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::doctypes::{DocTypeTable, TypeKind};
+use crate::markings::{self, Finding};
 use crate::text::{capitalize, fold, is_upper, sentence_case, tidy_line, title_case};
 
 /// One line of input: normalised text, its page, and whether a new block starts there.
@@ -134,6 +135,9 @@ pub struct Metadata {
     pub urgency: Field<String>,
     /// LƯU HÀNH NỘI BỘ.
     pub internal_circulation: Field<bool>,
+    /// Every secrecy or circulation marking found, certain or held for review (see
+    /// `markings`): certain ones also fill `secrecy` / `internal_circulation`.
+    pub markings: Vec<Finding>,
     pub citations: Vec<Citation>,
     pub warnings: Vec<Warning>,
 }
@@ -276,8 +280,30 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
             }
         })
         .collect();
-    // "Số:" whose number and symbol were laid out as a separate segment: join them.
+    // Secrecy and circulation markings, in every form (see `markings`). A marking sharing
+    // a line with another header item is cut out of it; a marking split over several lines
+    // is written on each of them, so the header reading below skips them all.
     let mut cleaned = cleaned;
+    let marking_lines: Vec<markings::Line> = cleaned
+        .iter()
+        .map(|l| markings::Line::content(l.text.clone(), l.page, l.block_start))
+        .collect();
+    let findings = markings::detect(&marking_lines);
+    for finding in &findings {
+        if finding.whole_lines && finding.lines.len() > 1 {
+            for &i in &finding.lines {
+                cleaned[i].text = finding.evidence.clone();
+            }
+        } else if !finding.whole_lines
+            && let Some(&i) = finding.lines.first()
+            && let Some(rest) = markings::strip_marking(&cleaned[i].text)
+        {
+            cleaned[i].text = rest;
+        }
+    }
+    let mut meta = Metadata::default();
+    apply_markings(&mut meta, findings);
+    // "Số:" whose number and symbol were laid out as a separate segment: join them.
     let mut i = 0;
     while i < cleaned.len().min(HEADER_WINDOW) {
         if fold(&cleaned[i].text).trim_end_matches([':', ' ']) == "so" {
@@ -293,7 +319,6 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
         i += 1;
     }
     let lines = cleaned.as_slice();
-    let mut meta = Metadata::default();
     let ev = |i: usize| Evidence {
         page: lines[i].page,
         line: i,
@@ -308,23 +333,19 @@ pub fn parse(lines: &[SourceLine], types: &DocTypeTable) -> Metadata {
         .filter(|&i| !is_noise(&lines[i].text))
         .collect();
 
-    // Markings: stand-alone upper-case stamps near the top.
+    // Urgency: stand-alone upper-case stamps near the top (secrecy and circulation
+    // markings were read above).
     for &i in &header {
         let text = lines[i].text.trim_matches(|c: char| !c.is_alphanumeric());
         if !is_upper(text) {
             continue;
         }
-        match fold(text).as_str() {
-            "mat" | "toi mat" | "tuyet mat" if meta.secrecy.value.is_none() => {
-                meta.secrecy = Field::found(text.to_string(), 0.95, ev(i));
-            }
+        if matches!(
+            fold(text).as_str(),
             "khan" | "thuong khan" | "hoa toc" | "hoa toc hen gio"
-                if meta.urgency.value.is_none() =>
-            {
-                meta.urgency = Field::found(text.to_string(), 0.95, ev(i));
-            }
-            "luu hanh noi bo" => meta.internal_circulation = Field::found(true, 0.95, ev(i)),
-            _ => {}
+        ) && meta.urgency.value.is_none()
+        {
+            meta.urgency = Field::found(text.to_string(), 0.95, ev(i));
         }
     }
 
@@ -682,20 +703,53 @@ fn is_rule(text: &str) -> bool {
         .all(|c| matches!(c, '-' | '_' | '*' | '=' | '.' | '~' | ' ' | '—' | '–'))
 }
 
+/// A line that is only a marking: urgency in capitals, or a secrecy or circulation
+/// marking in any written form ("M Ậ T", "Tài liệu lưu hành nội bộ", "Độ mật: Mật").
 fn is_marking(text: &str) -> bool {
     let t = text.trim_matches(|c: char| !c.is_alphanumeric());
     is_upper(t)
         && matches!(
             fold(t).as_str(),
-            "mat"
-                | "toi mat"
-                | "tuyet mat"
-                | "khan"
-                | "thuong khan"
-                | "hoa toc"
-                | "hoa toc hen gio"
-                | "luu hanh noi bo"
+            "khan" | "thuong khan" | "hoa toc" | "hoa toc hen gio"
         )
+        || markings::is_marking_line(text)
+}
+
+/// Records marking findings: certain ones fill `secrecy` (the strongest level wins) and
+/// `internal_circulation`; all of them, doubts included, are kept in `markings`.
+pub fn apply_markings(meta: &mut Metadata, findings: Vec<Finding>) {
+    let evidence = |f: &Finding| Evidence {
+        page: f.page,
+        line: f.lines.first().copied().unwrap_or(0),
+        text: f.evidence.clone(),
+    };
+    let (secret, internal) = markings::certain_markings(&findings);
+    if let Some((level, finding)) = secret {
+        let current = meta
+            .secrecy
+            .value
+            .as_deref()
+            .and_then(markings::grade_label)
+            .and_then(|g| match g {
+                markings::Grade::Certain(markings::Marking::Secret(l)) => Some(l),
+                _ => None,
+            });
+        if meta.secrecy.value.is_none() || current.is_some_and(|c| level > c) {
+            meta.secrecy = Field::found(level.label().to_string(), 0.95, evidence(finding));
+        }
+    }
+    if let Some(finding) = internal
+        && meta.internal_circulation.value != Some(true)
+    {
+        meta.internal_circulation = Field::found(true, 0.95, evidence(finding));
+    }
+    for finding in findings {
+        if !meta.markings.iter().any(|f| {
+            f.grade == finding.grade && f.page == finding.page && f.evidence == finding.evidence
+        }) {
+            meta.markings.push(finding);
+        }
+    }
 }
 
 fn starts_body(text: &str) -> bool {

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::decree30::{self, Metadata, SourceLine, Warning, is_signature_stamp};
 use crate::doctypes::DocTypeTable;
+use crate::markings::{self, Finding, Grade, Origin};
 use crate::pdf::{self, PdfError};
 use crate::text::{diacritic_ratio, normalize, tidy_line};
 
@@ -58,6 +59,16 @@ impl Extraction {
 
     pub fn internal_only(&self) -> bool {
         self.metadata.internal_circulation.value == Some(true)
+    }
+
+    /// Marking-like tokens that could not be placed with certainty: the document is held
+    /// for a clerk (see `markings` and `policy`).
+    pub fn marking_doubts(&self) -> Vec<&Finding> {
+        self.metadata
+            .markings
+            .iter()
+            .filter(|f| f.grade == Grade::Uncertain)
+            .collect()
     }
 
     /// The JSON contract of `vanban extract --format json` (see README).
@@ -123,6 +134,9 @@ impl Extraction {
             "secrecy": m.secrecy.value,
             "urgency": m.urgency.value,
             "internal_circulation": self.internal_only(),
+            // Every marking found (certain or not), and those held for a clerk's review.
+            "markings": m.markings,
+            "marking_doubts": self.marking_doubts(),
             "citations": m.citations,
             "signatures": self.signatures.signatures,
             "fields": fields,
@@ -250,6 +264,9 @@ impl Extraction {
             &None,
         );
         row("pages", Some(self.pages.to_string()), 1.0, &None);
+        for doubt in self.marking_doubts() {
+            out.push_str(&format!("marking_doubt      {}\n", doubt.describe()));
+        }
         for w in &self.warnings {
             out.push_str(&format!("warning            {}: {}\n", w.code, w.message));
         }
@@ -288,6 +305,32 @@ fn source_lines(pdf: &pdf::PdfText) -> Vec<SourceLine> {
     lines
 }
 
+/// Annotation, form-field and rotated text of every page, for the marking detector.
+fn stamp_lines(pdf: &pdf::PdfText) -> Vec<markings::Line> {
+    let mut out = Vec::new();
+    for page in &pdf.pages {
+        for stamp in &page.stamps {
+            let origin = match stamp.kind {
+                pdf::StampKind::Annotation => Origin::Annotation,
+                pdf::StampKind::FormField => Origin::FormField,
+                pdf::StampKind::Rotated => Origin::Rotated,
+            };
+            for (i, line) in stamp.text.lines().enumerate() {
+                let text = tidy_line(&normalize(line));
+                if !text.is_empty() {
+                    out.push(markings::Line {
+                        text,
+                        page: page.number,
+                        block_start: i == 0,
+                        origin,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Extracts text and metadata from a PDF's bytes, and verifies its signatures.
 pub fn extract_pdf(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, ExtractError> {
     let doc = pdf::load(bytes)?;
@@ -296,6 +339,8 @@ pub fn extract_pdf(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, Ext
     drop(doc);
     let lines = source_lines(&pdf);
     let mut metadata = decree30::parse(&lines, types);
+    let stamp_findings = markings::detect(&stamp_lines(&pdf));
+    decree30::apply_markings(&mut metadata, stamp_findings);
 
     let mut warnings = Vec::new();
     let total_chars: usize = pdf.pages.iter().map(|p| p.char_count).sum();
@@ -342,8 +387,14 @@ pub fn extract_pdf(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, Ext
         });
     }
     if text_source == TextSource::None {
-        // Metadata read from a stamp or a garbled OCR layer would be a guess: leave it blank.
-        metadata = Metadata::default();
+        // Metadata read from a stamp or a garbled OCR layer would be a guess: leave it
+        // blank. Markings stay: a scan stamped MẬT is secret before any OCR.
+        metadata = Metadata {
+            secrecy: metadata.secrecy,
+            internal_circulation: metadata.internal_circulation,
+            markings: metadata.markings,
+            ..Metadata::default()
+        };
     }
     let legacy: Vec<String> = pdf
         .pages

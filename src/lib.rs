@@ -12,6 +12,7 @@ pub mod eval;
 pub mod extract;
 pub mod ingest;
 pub mod legacy_encoding;
+pub mod markings;
 pub mod memory;
 pub mod pdf;
 pub mod policy;

@@ -12,6 +12,9 @@ use crate::config::PublicationSettings;
 use crate::extract::Extraction;
 use crate::store::Status;
 
+/// Marking doubts spelled out in a decision's reason (the rest are counted).
+const MAX_DOUBTS_IN_REASON: usize = 5;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub status: Status,
@@ -75,6 +78,21 @@ pub fn decide(
     }
     if extraction.internal_only() {
         blockers.push("Văn bản lưu hành nội bộ: không công khai".into());
+    }
+    // When in doubt about secrecy, hold: every marking-like token not placed with
+    // certainty is shown to the clerk with its evidence.
+    let doubts = extraction.marking_doubts();
+    for doubt in doubts.iter().take(MAX_DOUBTS_IN_REASON) {
+        blockers.push(format!(
+            "Nghi có dấu chỉ độ mật / lưu hành nội bộ chưa xác định: {}",
+            doubt.describe()
+        ));
+    }
+    if doubts.len() > MAX_DOUBTS_IN_REASON {
+        blockers.push(format!(
+            "và {} chỗ khác nghi là dấu chỉ độ mật / lưu hành nội bộ",
+            doubts.len() - MAX_DOUBTS_IN_REASON
+        ));
     }
     if extraction.needs_ocr() {
         blockers.push("Bản quét chưa có văn bản: cần OCR và văn thư kiểm tra".into());

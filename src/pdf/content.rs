@@ -29,9 +29,43 @@ pub struct Glyph {
     pub size: f32,
 }
 
+/// A glyph drawn at an angle (a rotated stamp), with its advance in device space.
+#[derive(Debug, Clone)]
+pub struct RotatedGlyph {
+    pub text: String,
+    pub x: f32,
+    pub y: f32,
+    pub dx: f32,
+    pub dy: f32,
+    pub size: f32,
+}
+
+/// Where a piece of stamp text came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StampKind {
+    /// An annotation's appearance or `/Contents` (a stamp, a free-text box, a note).
+    Annotation,
+    /// An interactive form field's value or appearance.
+    FormField,
+    /// Text drawn at an angle in the page content.
+    Rotated,
+}
+
+/// Text that is not laid out with the page: annotations, form fields, rotated stamps.
+/// Markings are looked for in it (see `markings`); lines separated by '\n'.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamp {
+    pub kind: StampKind,
+    pub text: String,
+}
+
 #[derive(Debug, Default)]
 pub struct PageGlyphs {
     pub glyphs: Vec<Glyph>,
+    /// Glyphs drawn at an angle, in drawing order (kept out of the reading order).
+    pub rotated: Vec<RotatedGlyph>,
+    /// Annotation, form-field and rotated text of the page.
+    pub stamps: Vec<Stamp>,
     /// Legacy 8-bit Vietnamese fonts used on the page (their text needs conversion).
     pub legacy_fonts: Vec<(String, LegacyEncoding)>,
     /// Glyphs dropped because they were not horizontal (rotated stamps, vertical margins).
@@ -111,7 +145,15 @@ pub fn page_glyphs(doc: &Document, page_id: ObjectId) -> Result<PageGlyphs, Stri
     };
     let mut state = GraphicsState::default();
     interpreter.run(&content, &resources, &mut state, 0)?;
+    let content_rotated = interpreter.out.rotated.len();
     interpreter.run_annotations(page_id);
+    let rotated_text = rotated_runs(&interpreter.out.rotated[..content_rotated]);
+    if !rotated_text.is_empty() {
+        interpreter.out.stamps.push(Stamp {
+            kind: StampKind::Rotated,
+            text: rotated_text,
+        });
+    }
     let mut legacy: Vec<(String, LegacyEncoding)> = interpreter
         .converted_fonts
         .iter()
@@ -367,6 +409,28 @@ impl<'a> Interpreter<'a> {
                 r[0].max(r[2]),
                 r[1].max(r[3]),
             ];
+            let subtype = annotation.get(b"Subtype").and_then(Object::as_name).ok();
+            let kind = if subtype == Some(b"Widget") {
+                StampKind::FormField
+            } else {
+                StampKind::Annotation
+            };
+            if subtype != Some(b"Link") {
+                // What a viewer shows for the annotation besides its appearance: the
+                // contents of a note or free-text box, a form field's value.
+                let mut texts = Vec::new();
+                if let Some(contents) = text_string(doc, annotation.get(b"Contents")) {
+                    texts.push(contents);
+                }
+                if kind == StampKind::FormField
+                    && let Some(value) = field_value(doc, annotation)
+                {
+                    texts.push(value);
+                }
+                for text in texts {
+                    self.push_stamp(kind, text);
+                }
+            }
             let Ok(appearances) = deref(doc, annotation.get(b"AP")).and_then(Object::as_dict)
             else {
                 continue;
@@ -389,9 +453,38 @@ impl<'a> Interpreter<'a> {
                 Ok(_) => normal,
                 Err(_) => continue,
             };
+            let (glyphs_before, rotated_before) = (self.out.glyphs.len(), self.out.rotated.len());
             let mut state = GraphicsState::default();
             self.run_form_object(normal, &[], &mut state, Some(rect), 0);
+            // The appearance is also kept as stamp text, so that a marking drawn by an
+            // annotation is known to come from one.
+            let mut text: Vec<String> = super::layout::lines_from_glyphs(
+                &self.out.glyphs[glyphs_before.min(self.out.glyphs.len())..],
+            )
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+            let rotated =
+                rotated_runs(&self.out.rotated[rotated_before.min(self.out.rotated.len())..]);
+            if !rotated.is_empty() {
+                text.push(rotated);
+            }
+            self.push_stamp(kind, text.join("\n"));
         }
+    }
+
+    fn push_stamp(&mut self, kind: StampKind, text: String) {
+        let text = text.trim().to_string();
+        if text.is_empty()
+            || self
+                .out
+                .stamps
+                .iter()
+                .any(|s| s.kind == kind && s.text == text)
+        {
+            return;
+        }
+        self.out.stamps.push(Stamp { kind, text });
     }
 
     fn font_for(&mut self, resources: &[&'a Dictionary], name: &[u8]) -> Option<FontKey> {
@@ -427,6 +520,16 @@ impl<'a> Interpreter<'a> {
             let size = (trm[2].powi(2) + trm[3].powi(2)).sqrt();
             if trm[0] <= 0.0 || trm[1].abs() > 0.1 * trm[0].abs() {
                 self.out.skipped_rotated += 1;
+                if self.out.rotated.len() < MAX_GLYPHS_PER_PAGE / 8 && !text.is_empty() {
+                    self.out.rotated.push(RotatedGlyph {
+                        text: text.clone(),
+                        x: trm[4],
+                        y: trm[5],
+                        dx: tx * text_to_device[0],
+                        dy: tx * text_to_device[1],
+                        size,
+                    });
+                }
             } else if font.is_vni_mark(code)
                 && self.last_glyph_font == state.font_key
                 && let Some(letter) = self.out.glyphs.last_mut()
@@ -449,6 +552,88 @@ impl<'a> Interpreter<'a> {
             *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], tm);
         }
     }
+}
+
+/// Rotated glyphs → text: a glyph that does not start near where the previous one ended
+/// starts a new line; a small gap is a space.
+pub fn rotated_runs(glyphs: &[RotatedGlyph]) -> String {
+    let mut out = String::new();
+    let mut previous: Option<&RotatedGlyph> = None;
+    for g in glyphs {
+        if let Some(p) = previous {
+            let (ex, ey) = (p.x + p.dx, p.y + p.dy);
+            let gap = ((g.x - ex).powi(2) + (g.y - ey).powi(2)).sqrt();
+            let em = p.size.max(g.size).max(0.1);
+            if gap > 1.5 * em {
+                out.push('\n');
+            } else if gap > 0.2 * em && !out.ends_with([' ', '\n']) {
+                out.push(' ');
+            }
+        }
+        out.push_str(&g.text);
+        previous = Some(g);
+    }
+    out.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A PDF text string (PDFDocEncoding or UTF-16), when the object is one.
+pub fn text_string(doc: &Document, object: Result<&Object, lopdf::Error>) -> Option<String> {
+    let object = deref(doc, object).ok()?;
+    match object {
+        Object::String(..) => lopdf::decode_text_string(object).ok(),
+        _ => None,
+    }
+    .map(|t| t.trim().to_string())
+    .filter(|t| !t.is_empty())
+}
+
+/// The value of a text or choice field (inherited from its parents), as the text a
+/// reader sees; a field named like a secrecy field ("Độ mật", "DoMat") gets that label.
+pub fn field_value(doc: &Document, field: &Dictionary) -> Option<String> {
+    let mut current = Some(field);
+    let mut value = None;
+    let mut name = None;
+    for _ in 0..16 {
+        let Some(dict) = current else { break };
+        if value.is_none() {
+            value = match deref(doc, dict.get(b"V")) {
+                Ok(Object::Array(items)) => {
+                    let parts: Vec<String> = items
+                        .iter()
+                        .filter_map(|o| text_string(doc, Ok(o)))
+                        .collect();
+                    (!parts.is_empty()).then(|| parts.join(", "))
+                }
+                Ok(_) => text_string(doc, dict.get(b"V")),
+                Err(_) => None,
+            };
+        }
+        if name.is_none() {
+            name = text_string(doc, dict.get(b"TU")).or_else(|| text_string(doc, dict.get(b"T")));
+        }
+        current = dict
+            .get(b"Parent")
+            .ok()
+            .and_then(|p| p.as_reference().ok())
+            .and_then(|id| doc.get_dictionary(id).ok());
+    }
+    let value = value?;
+    let secrecy_name = name.is_some_and(|n| {
+        let folded: String = crate::text::fold(&n)
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        folded.contains("domat") || folded.contains("secrecy")
+    });
+    Some(if secrecy_name {
+        format!("Độ mật: {value}")
+    } else {
+        value
+    })
 }
 
 /// The matrix that maps an appearance stream's (transformed) bounding box onto the

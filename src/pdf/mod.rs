@@ -10,7 +10,7 @@ pub mod writer;
 
 use lopdf::Document;
 
-pub use content::Glyph;
+pub use content::{Glyph, Stamp, StampKind};
 pub use fonts::LegacyEncoding;
 pub use layout::Line;
 
@@ -44,6 +44,8 @@ pub struct PageText {
     pub legacy_fonts: Vec<(String, LegacyEncoding)>,
     /// Why the page's text could not be read, when it could not.
     pub error: Option<String>,
+    /// Annotation, form-field and rotated text (also in `lines` when laid out upright).
+    pub stamps: Vec<Stamp>,
 }
 
 impl PageText {
@@ -140,6 +142,7 @@ pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
                     .map(|g| g.text.trim().chars().count())
                     .sum();
                 page.legacy_fonts = glyphs.legacy_fonts;
+                page.stamps = glyphs.stamps;
                 page.lines = layout::lines_from_glyphs(&glyphs.glyphs);
                 if glyphs.truncated {
                     page.error = Some("too many glyphs on the page; text truncated".into());
@@ -149,7 +152,59 @@ pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
         }
         out.pages.push(page);
     }
+    // Form fields without a widget on any page still carry a value.
+    for value in acroform_values(doc) {
+        let known = out.pages.iter().any(|p| {
+            p.stamps
+                .iter()
+                .any(|s| s.kind == StampKind::FormField && s.text == value)
+        });
+        if !known && let Some(first) = out.pages.first_mut() {
+            first.stamps.push(Stamp {
+                kind: StampKind::FormField,
+                text: value,
+            });
+        }
+    }
     Ok(out)
+}
+
+/// Values of the document's interactive form fields (`/AcroForm /Fields`, with kids).
+fn acroform_values(doc: &Document) -> Vec<String> {
+    const MAX_FIELDS: usize = 10_000;
+    let Some(form) = doc
+        .catalog()
+        .ok()
+        .and_then(|c| fonts::deref(doc, c.get(b"AcroForm")).ok())
+        .and_then(|o| o.as_dict().ok())
+    else {
+        return Vec::new();
+    };
+    let Ok(fields) = fonts::deref(doc, form.get(b"Fields")).and_then(lopdf::Object::as_array)
+    else {
+        return Vec::new();
+    };
+    let mut pending: Vec<(&lopdf::Object, usize)> = fields.iter().map(|f| (f, 0)).collect();
+    let mut values = Vec::new();
+    let mut visited = 0;
+    while let Some((field, depth)) = pending.pop() {
+        visited += 1;
+        if visited > MAX_FIELDS || depth > 16 {
+            break;
+        }
+        let Ok(dict) = fonts::deref(doc, Ok(field)).and_then(lopdf::Object::as_dict) else {
+            continue;
+        };
+        if let Ok(kids) = fonts::deref(doc, dict.get(b"Kids")).and_then(lopdf::Object::as_array) {
+            pending.extend(kids.iter().map(|k| (k, depth + 1)));
+        }
+        if let Some(value) = content::field_value(doc, dict)
+            && !values.contains(&value)
+        {
+            values.push(value);
+        }
+    }
+    values
 }
 
 fn page_size(doc: &Document, page_id: lopdf::ObjectId) -> (f32, f32) {

@@ -7,6 +7,7 @@ mod cli;
 mod edxml_extract;
 mod fixtures;
 mod header_cases;
+mod markings;
 mod one_record;
 mod public_rule;
 mod search_eval;
