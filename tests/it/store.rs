@@ -220,6 +220,8 @@ fn write(package_id: &str, business: &str, action: SyncAction) -> SyncWrite {
         outcome: business.into(),
         actor: "sync:hub".into(),
         action,
+        attachments: vec![],
+        send_status: false,
     }
 }
 
