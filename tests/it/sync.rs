@@ -426,6 +426,14 @@ async fn assert_shapes_arrived(node: &Node, scenario: &Scenario) {
                 a["sha256"].as_str().unwrap()
             );
         }
+        if let Some(first) = names.first() {
+            let (_, page) = get_bytes(&router, &format!("/van-ban/{}", record.id)).await;
+            let page = String::from_utf8(page).unwrap();
+            assert!(
+                page.contains("Tệp kèm theo") && page.contains(first),
+                "{external}: the page lists its further files"
+            );
+        }
         with_files += usize::from(!listed.is_empty());
         *shapes.entry(shape.name()).or_insert(0) += 1;
     }
