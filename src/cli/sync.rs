@@ -114,7 +114,7 @@ fn render(report: &RunReport) -> String {
     let mut out = format!(
         "{} ({}{}): {}\n  listed {} · fetched {} · new {} · updated {} · revoked {} · replaced {} · \
          duplicate {} · status packages {} · revocations waiting {} · published {} · to review {} · \
-         failed {} · deferred {} · needs attention {} · acknowledged {}{}\n",
+         failed {} · deferred {} · needs attention {} · acknowledged {}{}{}\n",
         report.source,
         report.mode.as_str(),
         report
@@ -139,6 +139,14 @@ fn render(report: &RunReport) -> String {
         c.acked,
         if c.ack_failed > 0 {
             format!(" · acknowledgements failed {}", c.ack_failed)
+        } else {
+            String::new()
+        },
+        if c.status_sent + c.status_failed > 0 {
+            format!(
+                " · status packages sent {} (failed {}, retried later)",
+                c.status_sent, c.status_failed
+            )
         } else {
             String::new()
         },
