@@ -658,6 +658,8 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
         &mut b,
         options.classified,
         &|doc, i| {
+            // With further files: none of them may be served either.
+            doc.extras = true;
             // Half say it in the edXML header only, half only on the page.
             if i % 2 == 0 {
                 doc.header_secrecy = Some("Mật".into());

@@ -446,16 +446,25 @@ async fn assert_shapes_arrived(node: &Node, scenario: &Scenario) {
         "VNPT is the most common shape: {shapes:?}"
     );
     assert!(with_files > 0, "some packages carried further files");
+    let mut hidden_with_files = 0;
     for external in scenario.expected.hidden.keys() {
         if let Some(record) = node.store.document_by_external_id(external).await.unwrap() {
-            let (status, _) = get_bytes(
-                &router,
-                &format!("/api/v1/documents/{}/attachments/1", record.id),
-            )
-            .await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{external}");
+            let files = node.store.attachments(record.id).await.unwrap();
+            hidden_with_files += usize::from(!files.is_empty());
+            for n in 1..=files.len().max(1) {
+                let (status, _) = get_bytes(
+                    &router,
+                    &format!("/api/v1/documents/{}/attachments/{n}", record.id),
+                )
+                .await;
+                assert_eq!(status, StatusCode::NOT_FOUND, "{external}");
+            }
         }
     }
+    assert!(
+        hidden_with_files > 0,
+        "hidden records with further files were tried"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
