@@ -431,7 +431,10 @@ impl Store {
                 }
             };
             let wrote_document = matches!(w.action, SyncAction::Insert { .. } | SyncAction::Update { .. });
-            if wrote_document && let Some(id) = document_id {
+            if wrote_document
+                && !w.attachments.is_empty()
+                && let Some(id) = document_id
+            {
                 let version: i32 = sqlx::query("SELECT version FROM documents WHERE id = $1")
                     .bind(id)
                     .fetch_one(&mut *tx)
