@@ -129,6 +129,10 @@ pub struct SourceSettings {
     pub trusted_organs: Vec<String>,
     #[serde(default)]
     pub unit: Option<String>,
+    /// Send the sender a status package (`sendEdoc`, StatusCode 01) once a document from
+    /// it is stored; failed sends are retried by later runs.
+    #[serde(default)]
+    pub send_status: bool,
     // vxp
     #[serde(default)]
     pub endpoint: Option<String>,

@@ -62,13 +62,20 @@ fn authority_marker(competence: &str) -> Option<String> {
         .then_some(first)
 }
 
-/// An edXML package read into the domain: the parsed package, the extraction (whose
-/// `sha256`, `size` and `media_type` describe the document's file: the attachment, or the
-/// package itself when it carries none) and the attached file's bytes.
+/// An edXML package read into the domain: the parsed package (its attachment payloads
+/// taken out), the extraction (whose `sha256`, `size` and `media_type` describe the
+/// document's file: the attachment, or the package itself when it carries none), the
+/// document's file and the package's other files.
 pub struct ImportedPackage {
     pub package: edxml::Package,
     pub extraction: Extraction,
     pub file: Option<AttachedFile>,
+    /// Appendices, drafts and other files the package carries beside the document, in
+    /// package order.
+    pub attachments: Vec<ExtraFile>,
+    /// Why an attached file must keep the record from publication (a marking or personal
+    /// data found in a PDF appendix), in Vietnamese.
+    pub concerns: Vec<String>,
 }
 
 /// The document's file as attached to the package: the signed original.
@@ -78,49 +85,76 @@ pub struct AttachedFile {
     pub media_type: String,
 }
 
+/// A further file of the record (appendix, draft…).
+pub struct ExtraFile {
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+    pub name: String,
+    pub media_type: String,
+    pub role: AttachmentRole,
+}
+
+pub use crate::store::AttachmentRole;
+
+/// The role a further file plays: by its name and description first ("phụ lục", "dự
+/// thảo"), then by the kind of file (Word/ODF text: the editable version; spreadsheets
+/// and further PDFs: appendices).
+pub fn attachment_role(name: &str, description: Option<&str>, media_type: &str) -> AttachmentRole {
+    let words = fold(&format!("{name} {}", description.unwrap_or(""))).to_lowercase();
+    let words = words.replace(['_', '-', '.'], " ");
+    if words.contains("phu luc") || words.split_whitespace().any(|w| w == "pl") {
+        return AttachmentRole::Appendix;
+    }
+    if words.contains("du thao") {
+        return AttachmentRole::Draft;
+    }
+    match media_type {
+        "application/msword"
+        | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        | "application/vnd.oasis.opendocument.text"
+        | "application/rtf" => AttachmentRole::Draft,
+        "application/pdf"
+        | "application/vnd.ms-excel"
+        | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        | "application/vnd.oasis.opendocument.spreadsheet" => AttachmentRole::Appendix,
+        _ => AttachmentRole::Other,
+    }
+}
+
+/// What `vanban extract` says about a package's further files.
+pub fn attachments_json(files: &[ExtraFile]) -> serde_json::Value {
+    serde_json::Value::Array(
+        files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "name": f.name, "media_type": f.media_type, "size": f.bytes.len(),
+                    "sha256": f.sha256, "role": f.role,
+                })
+            })
+            .collect(),
+    )
+}
+
 /// Extracts an edXML package for `vanban extract`: like [`import_edxml`], with `sha256`,
 /// `size` and `media_type` of the package file given (the contract's "hex of the file
-/// bytes").
-pub fn extract_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, ExtractError> {
-    let mut extraction = import_edxml(bytes, types)?.extraction;
+/// bytes"); the further files are returned beside it.
+pub fn extract_edxml(
+    bytes: &[u8],
+    types: &DocTypeTable,
+) -> Result<(Extraction, Vec<ExtraFile>), ExtractError> {
+    let imported = import_edxml(bytes, types)?;
+    let mut extraction = imported.extraction;
     extraction.sha256 = sha256_hex(bytes);
     extraction.size = bytes.len() as u64;
     extraction.media_type = "application/xml";
-    Ok(extraction)
+    Ok((extraction, imported.attachments))
 }
 
-/// A media type for an attachment: the declared one when specific, else by name or bytes.
-fn attachment_media_type(file: &[u8], name: Option<&str>, declared: Option<&str>) -> String {
-    if crate::pdf::looks_like_pdf(file) {
-        return "application/pdf".into();
-    }
-    let lower = name.unwrap_or("").to_ascii_lowercase();
-    let by_name = [
-        (
-            ".docx",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        ),
-        (".doc", "application/msword"),
-        (
-            ".xlsx",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-        (".xls", "application/vnd.ms-excel"),
-        (".odt", "application/vnd.oasis.opendocument.text"),
-        (".jpg", "image/jpeg"),
-        (".png", "image/png"),
-        (".tif", "image/tiff"),
-    ]
-    .into_iter()
-    .find(|(ext, _)| lower.ends_with(ext))
-    .map(|(_, t)| t.to_string());
-    match (by_name, declared) {
-        (Some(t), _) => t,
-        (None, Some(d)) if !d.to_ascii_lowercase().contains("zip") && d.contains('/') => {
-            d.to_string()
-        }
-        _ => "application/octet-stream".into(),
-    }
+/// Whether a PDF carries a signature dictionary (a `/ByteRange`): cheap enough to look at
+/// every attached PDF before choosing the document; the chosen one is verified in full.
+fn has_signature_dictionary(pdf: &[u8]) -> bool {
+    pdf.windows(10).any(|w| w == b"/ByteRange")
 }
 
 /// Secrecy and circulation markings carried in the header (`OtherInfo`, `TypeDetail`):
@@ -167,8 +201,15 @@ pub fn header_markings(h: &edxml::MessageHeader) -> (Option<String>, bool) {
 
 /// Reads an edXML package: header metadata, and text (and any missing fields) from the
 /// attached document when it is a PDF with a text layer.
+///
+/// A package may carry several attachments, each a file or a ZIP of several. The
+/// document is chosen as: the first PDF carrying a signature (in package order), else
+/// the first PDF, else the first file of the manifest's first reference, else the first
+/// file. Every other file is kept as a further file of the record ([`ExtraFile`]); a PDF
+/// among them is read too, and a marking or personal data in it holds the record for
+/// review ([`ImportedPackage::concerns`]).
 pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackage, ExtractError> {
-    let package = edxml::parse(bytes).map_err(|e| ExtractError::Edxml(e.to_string()))?;
+    let mut package = edxml::parse(bytes).map_err(|e| ExtractError::Edxml(e.to_string()))?;
     let mut warnings: Vec<Warning> = package
         .warnings
         .iter()
@@ -178,60 +219,122 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
         })
         .collect();
 
-    // The document is the first manifest reference's attachment, else the first attachment.
-    let attachment = package
+    // Every file of every attachment, its payload moved out of the package.
+    let first_referenced = package
         .manifest
         .iter()
-        .find_map(|r| package.attachment_for(r))
-        .or_else(|| package.attachments.first());
-    if package.attachments.len() > 1 {
-        warnings.push(Warning {
-            code: "edxml_more_attachments",
-            message: format!(
-                "Gói có {} tệp đính kèm: tệp văn bản được lưu riêng, các tệp khác (phụ lục) nằm trong gói gốc đã lưu",
-                package.attachments.len()
-            ),
-        });
-    }
-    let mut base: Option<Extraction> = None;
-    let mut file: Option<AttachedFile> = None;
-    if let Some(a) = attachment {
-        match edxml::decode_attachment(a, &edxml::Limits::default()) {
-            Ok((bytes, entry_name)) => {
-                let name = entry_name.or_else(|| a.attachment_name.clone());
-                let media_type =
-                    attachment_media_type(&bytes, name.as_deref(), a.content_type.as_deref());
-                if media_type == "application/pdf" {
-                    match extract::extract_pdf(&bytes, types) {
-                        Ok(x) => base = Some(x),
-                        Err(e) => warnings.push(Warning {
-                            code: "edxml_attachment",
-                            message: format!("Tệp đính kèm không đọc được: {e}"),
-                        }),
-                    }
-                } else {
-                    warnings.push(Warning {
-                        code: "edxml_attachment",
-                        message: format!(
-                            "Tệp đính kèm không phải PDF ({media_type}): chỉ dùng thông tin trong gói"
-                        ),
-                    });
-                }
-                file = Some(AttachedFile {
-                    bytes,
-                    name,
-                    media_type,
-                });
-            }
+        .find_map(|r| {
+            let wanted = r.content_id.as_deref().map(edxml::bare_cid)?;
+            package
+                .attachments
+                .iter()
+                .position(|a| a.bare_content_id().as_deref() == Some(wanted.as_str()))
+        })
+        .unwrap_or(0);
+    let limits = edxml::Limits::default();
+    let mut files: Vec<(usize, edxml::DecodedFile)> = Vec::new();
+    for (index, a) in package.attachments.iter_mut().enumerate() {
+        match edxml::take_files(a, &limits) {
+            Ok(decoded) => files.extend(decoded.into_iter().map(|f| (index, f))),
             Err(e) => warnings.push(Warning {
                 code: "edxml_attachment",
                 message: format!("Tệp đính kèm không giải mã được: {e}"),
             }),
         }
-    } else {
-        warnings.push(Warning {
+    }
+    let chosen = files
+        .iter()
+        .position(|(_, f)| f.media_type == "application/pdf" && has_signature_dictionary(&f.bytes))
+        .or_else(|| {
+            files
+                .iter()
+                .position(|(_, f)| f.media_type == "application/pdf")
+        })
+        .or_else(|| files.iter().position(|(i, _)| *i == first_referenced))
+        .or(if files.is_empty() { None } else { Some(0) });
+    let main = chosen.map(|i| files.remove(i));
+    let mut base: Option<Extraction> = None;
+    let mut file: Option<AttachedFile> = None;
+    match main {
+        Some((_, f)) => {
+            let media_type = f.media_type.to_string();
+            if media_type == "application/pdf" {
+                match extract::extract_pdf(&f.bytes, types) {
+                    Ok(x) => base = Some(x),
+                    Err(e) => warnings.push(Warning {
+                        code: "edxml_attachment",
+                        message: format!("Tệp đính kèm không đọc được: {e}"),
+                    }),
+                }
+            } else {
+                warnings.push(Warning {
+                    code: "edxml_attachment",
+                    message: format!(
+                        "Tệp đính kèm không phải PDF ({media_type}): chỉ dùng thông tin trong gói"
+                    ),
+                });
+            }
+            file = Some(AttachedFile {
+                bytes: f.bytes,
+                name: f.name.or(f.entry),
+                media_type,
+            });
+        }
+        None if package.attachments.is_empty() => warnings.push(Warning {
             code: "edxml_no_attachment",
             message: "Gói edXML không có tệp văn bản đính kèm".into(),
+        }),
+        None => {}
+    }
+    let mut concerns = Vec::new();
+    let mut attachments = Vec::with_capacity(files.len());
+    for (position, (index, f)) in files.into_iter().enumerate() {
+        let description = package.attachments[index].description.clone();
+        let name = f
+            .name
+            .or(f.entry)
+            .map(|n| normalize(n.trim()))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("tep-dinh-kem-{}", position + 1));
+        if f.media_type == "application/pdf" {
+            match extract::extract_pdf(&f.bytes, types) {
+                Ok(x) => {
+                    if let Some(level) = &x.metadata.secrecy.value {
+                        concerns.push(format!("Tệp kèm theo \"{name}\" mang dấu mật ({level})"));
+                    }
+                    if x.internal_only() {
+                        concerns.push(format!("Tệp kèm theo \"{name}\" lưu hành nội bộ"));
+                    }
+                    let personal = crate::policy::personal_data(&x.text);
+                    if !personal.is_empty() {
+                        concerns.push(format!(
+                            "Tệp kèm theo \"{name}\" có thông tin cá nhân ({})",
+                            personal.join(", ")
+                        ));
+                    }
+                }
+                Err(e) => warnings.push(Warning {
+                    code: "edxml_attachment",
+                    message: format!("Tệp kèm theo \"{name}\" không đọc được: {e}"),
+                }),
+            }
+        }
+        let role = attachment_role(&name, description.as_deref(), f.media_type);
+        attachments.push(ExtraFile {
+            sha256: sha256_hex(&f.bytes),
+            bytes: f.bytes,
+            name,
+            media_type: f.media_type.to_string(),
+            role,
+        });
+    }
+    if !attachments.is_empty() {
+        warnings.push(Warning {
+            code: "edxml_more_attachments",
+            message: format!(
+                "Gói có {} tệp kèm theo văn bản (phụ lục, bản soạn thảo…): được lưu cùng văn bản",
+                attachments.len()
+            ),
         });
     }
     let (text, pages, mut metadata, producer, signatures) = match base {
@@ -379,6 +482,28 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
         let places: Vec<String> = h.to_places.iter().map(|p| normalize(p.trim())).collect();
         metadata.recipients = Field::found(places, 0.99, header_evidence("ToPlaces", "…"));
     }
+    if let Some(urgency) = h.other_info.urgency() {
+        match urgency.marking() {
+            Some(mark) => take(
+                &mut metadata.urgency,
+                Some(mark.to_string()),
+                "OtherInfo/Priority",
+                "Độ khẩn",
+                &mut warnings,
+                |a: &String, b: &String| same_text(a, b),
+            ),
+            None => {
+                if let Some(read) = &metadata.urgency.value {
+                    warnings.push(Warning {
+                        code: "edxml_disagrees",
+                        message: format!(
+                            "Độ khẩn: gói edXML ghi \"thường\", văn bản đính kèm ghi \"{read}\" (giữ giá trị trên văn bản)"
+                        ),
+                    });
+                }
+            }
+        }
+    }
     let (secrecy, internal) = header_markings(h);
     if let Some(level) = secrecy
         && metadata.secrecy.value.is_none()
@@ -412,6 +537,8 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
         },
         package,
         file,
+        attachments,
+        concerns,
     })
 }
 

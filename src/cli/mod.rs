@@ -466,23 +466,41 @@ fn run_extract(
             .and_then(|bytes| {
                 if crate::edxml_import::looks_like_edxml(&bytes) {
                     crate::edxml_import::extract_edxml(&bytes, types)
+                        .map(|(x, further)| (x, Some(further)))
                 } else {
-                    extract::extract_pdf(&bytes, types)
+                    extract::extract_pdf(&bytes, types).map(|x| (x, None))
                 }
                 .map_err(|e| e.to_string())
             });
         match result {
-            Ok(x) => {
+            Ok((x, further)) => {
+                // An edXML package's further files (appendices, drafts) beside the document.
+                let mut json = x.to_json();
+                if let Some(files) = &further {
+                    json["attachments"] = crate::edxml_import::attachments_json(files);
+                }
                 let written = match format {
                     Format::Json if files.len() == 1 => {
                         writeln!(
                             out,
                             "{}",
-                            serde_json::to_string_pretty(&x.to_json()).expect("json")
+                            serde_json::to_string_pretty(&json).expect("json")
                         )
                     }
-                    Format::Json => writeln!(out, "{}", x.to_json()),
-                    Format::Text => writeln!(out, "== {}\n{}", path.display(), x.to_text_report()),
+                    Format::Json => writeln!(out, "{json}"),
+                    Format::Text => {
+                        let mut report = x.to_text_report();
+                        for f in further.iter().flatten() {
+                            report.push_str(&format!(
+                                "\ntệp kèm theo: {} ({}, {}, {} byte)",
+                                f.name,
+                                f.role.label(),
+                                f.media_type,
+                                f.bytes.len()
+                            ));
+                        }
+                        writeln!(out, "== {}\n{report}", path.display())
+                    }
                 };
                 if written.is_err() {
                     return ExitCode::FAILURE;

@@ -84,6 +84,16 @@ pub enum DevCommand {
         #[arg(long, default_value = "dev-secret")]
         secret: String,
     },
+    /// Writes a VNPT-shaped edXML package whose attached PDF (zipped) is about
+    /// `--megabytes` large, to measure decoding memory (`vanban extract OUT`).
+    LargePackage {
+        #[arg(long, default_value_t = 50)]
+        megabytes: usize,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 /// A `/proc/self/status` figure of this process (Linux), in bytes.
@@ -104,7 +114,7 @@ fn render(report: &RunReport) -> String {
     let mut out = format!(
         "{} ({}{}): {}\n  listed {} · fetched {} · new {} · updated {} · revoked {} · replaced {} · \
          duplicate {} · status packages {} · revocations waiting {} · published {} · to review {} · \
-         failed {} · deferred {} · needs attention {} · acknowledged {}{}\n",
+         failed {} · deferred {} · needs attention {} · acknowledged {}{}{}\n",
         report.source,
         report.mode.as_str(),
         report
@@ -129,6 +139,14 @@ fn render(report: &RunReport) -> String {
         c.acked,
         if c.ack_failed > 0 {
             format!(" · acknowledgements failed {}", c.ack_failed)
+        } else {
+            String::new()
+        },
+        if c.status_sent + c.status_failed > 0 {
+            format!(
+                " · status packages sent {} (failed {}, retried later)",
+                c.status_sent, c.status_failed
+            )
         } else {
             String::new()
         },
@@ -485,15 +503,27 @@ pub fn run_admin(command: AdminCommand) -> anyhow::Result<ExitCode> {
 pub async fn run_dev(command: DevCommand) -> anyhow::Result<ExitCode> {
     use eoffice::fake_hub::{FakeHub, FakeHubOptions};
     use eoffice::{Auth, VxpSigning};
-    let DevCommand::FakeHub {
-        listen,
-        documents,
-        seed,
-        plain,
-        auth,
-        system_id,
-        secret,
-    } = command;
+    let (listen, documents, seed, plain, auth, system_id, secret) = match command {
+        DevCommand::LargePackage {
+            megabytes,
+            out,
+            seed,
+        } => {
+            let bytes = crate::sync::scenario::large_package(megabytes, seed);
+            std::fs::write(&out, &bytes)?;
+            println!("{}: {} bytes", out.display(), bytes.len());
+            return Ok(ExitCode::SUCCESS);
+        }
+        DevCommand::FakeHub {
+            listen,
+            documents,
+            seed,
+            plain,
+            auth,
+            system_id,
+            secret,
+        } => (listen, documents, seed, plain, auth, system_id, secret),
+    };
     let auth = match auth.as_str() {
         "hmac" => Auth::Vxp(VxpSigning::new(&system_id, &secret)),
         "static" => Auth::StaticKey {

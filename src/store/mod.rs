@@ -1033,7 +1033,12 @@ impl Store {
     /// Blob keys of every stored file (for `fsck` to find missing blobs).
     pub async fn blob_keys(&self) -> Result<Vec<String>, StoreError> {
         with_pool!(self, pool => {
-            let rows = sqlx::query("SELECT blob_key FROM files ORDER BY sha256").fetch_all(pool).await?;
+            // Further files of records (edXML appendices) are blobs named by their SHA-256.
+            let rows = sqlx::query(
+                "SELECT blob_key FROM files UNION SELECT sha256 AS blob_key FROM document_attachments ORDER BY 1",
+            )
+            .fetch_all(pool)
+            .await?;
             rows.iter().map(|r| Ok(r.try_get("blob_key")?)).collect()
         })
     }
@@ -1165,5 +1170,6 @@ impl Store {
 // After the macros above, which it uses.
 mod sync;
 pub use sync::{
-    PackageRecord, PackageState, SyncAction, SyncRun, SyncWrite, Tombstone, VersionRecord,
+    AttachmentRecord, AttachmentRole, NewAttachment, PackageRecord, PackageState, PendingStatus,
+    SyncAction, SyncRun, SyncWrite, Tombstone, VersionRecord,
 };

@@ -97,6 +97,72 @@ pub enum SyncAction {
     Record { document_id: Option<i64> },
 }
 
+/// What a further file of a record is (appendix, draft…), for its label on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentRole {
+    /// `Phụ lục`: named so, or a spreadsheet, or a further PDF.
+    Appendix,
+    /// `Dự thảo`, or the editable (Word/ODF) version of the document.
+    Draft,
+    Other,
+}
+
+impl AttachmentRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttachmentRole::Appendix => "appendix",
+            AttachmentRole::Draft => "draft",
+            AttachmentRole::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> AttachmentRole {
+        match s {
+            "appendix" => AttachmentRole::Appendix,
+            "draft" => AttachmentRole::Draft,
+            _ => AttachmentRole::Other,
+        }
+    }
+    /// What the public page calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AttachmentRole::Appendix => "Phụ lục",
+            AttachmentRole::Draft => "Bản soạn thảo",
+            AttachmentRole::Other => "Tệp đính kèm",
+        }
+    }
+}
+
+/// A further file of a record, its bytes already in the blob store under `sha256`.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub sha256: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub role: AttachmentRole,
+}
+
+/// A further file of a record as stored; `position` (from 1) names it in URLs.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttachmentRecord {
+    pub position: i32,
+    pub sha256: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub role: AttachmentRole,
+}
+
+/// A stored package whose sender is owed a status package.
+#[derive(Debug, Clone)]
+pub struct PendingStatus {
+    pub package_id: String,
+    pub package_sha256: Option<String>,
+    pub document_id: Option<i64>,
+    pub attempts: i32,
+}
+
 #[derive(Debug, Clone)]
 pub struct SyncWrite {
     pub source: String,
@@ -110,6 +176,10 @@ pub struct SyncWrite {
     pub outcome: String,
     pub actor: String,
     pub action: SyncAction,
+    /// The record's further files (appendices, drafts), written with an insert or update.
+    pub attachments: Vec<NewAttachment>,
+    /// Whether the sender is owed a status package once this is stored (`send_status`).
+    pub send_status: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -325,14 +395,44 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            let wrote_document = matches!(w.action, SyncAction::Insert { .. } | SyncAction::Update { .. } | SyncAction::Supersede { .. });
+            if wrote_document
+                && !w.attachments.is_empty()
+                && let Some(id) = document_id
+            {
+                let version: i32 = sqlx::query("SELECT version FROM documents WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("version")?;
+                for (i, a) in w.attachments.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO document_attachments (document_id, version, position, sha256, filename, \
+                         media_type, size_bytes, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                         ON CONFLICT (document_id, version, position) DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(version)
+                    .bind(i as i32 + 1)
+                    .bind(&a.sha256)
+                    .bind(&a.filename)
+                    .bind(&a.media_type)
+                    .bind(a.size)
+                    .bind(a.role.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            let status_send = (w.send_status && wrote_document).then_some("pending");
             sqlx::query(
                 "INSERT INTO sync_packages (source, package_id, state, business, external_id, targets, document_id, \
-                 package_sha256, outcome, attempts, last_error, next_attempt_at, first_seen_at, updated_at) \
-                 VALUES ($1, $2, 'stored', $3, $4, $5, $6, $7, $8, 0, NULL, NULL, $9, $9) \
+                 package_sha256, outcome, attempts, last_error, next_attempt_at, first_seen_at, updated_at, status_send) \
+                 VALUES ($1, $2, 'stored', $3, $4, $5, $6, $7, $8, 0, NULL, NULL, $9, $9, $10) \
                  ON CONFLICT (source, package_id) DO UPDATE SET state = 'stored', business = excluded.business, \
                  external_id = excluded.external_id, targets = excluded.targets, document_id = excluded.document_id, \
                  package_sha256 = excluded.package_sha256, outcome = excluded.outcome, last_error = NULL, \
-                 next_attempt_at = NULL, updated_at = excluded.updated_at",
+                 next_attempt_at = NULL, updated_at = excluded.updated_at, status_send = excluded.status_send",
             )
             .bind(&w.source)
             .bind(&w.package_id)
@@ -343,6 +443,7 @@ impl Store {
             .bind(&w.package_sha256)
             .bind(&w.outcome)
             .bind(now)
+            .bind(status_send)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -551,6 +652,110 @@ impl Store {
                 None => None,
             })
         })
+    }
+
+    /// The further files of a record's current version, in order.
+    pub async fn attachments(&self, document_id: i64) -> Result<Vec<AttachmentRecord>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT a.position, a.sha256, a.filename, a.media_type, a.size_bytes, a.role \
+                 FROM document_attachments a JOIN documents d ON d.id = a.document_id AND d.version = a.version \
+                 WHERE a.document_id = $1 ORDER BY a.position",
+            )
+            .bind(document_id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(AttachmentRecord {
+                        position: r.try_get("position")?,
+                        sha256: r.try_get("sha256")?,
+                        filename: r.try_get("filename")?,
+                        media_type: r.try_get("media_type")?,
+                        size: r.try_get("size_bytes")?,
+                        role: AttachmentRole::parse(&r.try_get::<String, _>("role")?),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Whether any record (any version) lists `sha256` as a further file.
+    pub async fn attachment_blob_referenced(&self, sha256: &str) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let row = sqlx::query("SELECT 1 AS one FROM document_attachments WHERE sha256 = $1 LIMIT 1")
+                .bind(sha256)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    /// Stored packages of `source` whose sender is owed a status package, due at `now`.
+    pub async fn pending_status(
+        &self,
+        source: &str,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<PendingStatus>, StoreError> {
+        with_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT package_id, package_sha256, document_id, status_attempts FROM sync_packages \
+                 WHERE source = $1 AND status_send = 'pending' AND state IN ('stored', 'acked') \
+                 AND (status_next_at IS NULL OR status_next_at <= $2) ORDER BY first_seen_at, package_id LIMIT $3",
+            )
+            .bind(source)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(PendingStatus {
+                        package_id: r.try_get("package_id")?,
+                        package_sha256: r.try_get("package_sha256")?,
+                        document_id: r.try_get("document_id")?,
+                        attempts: r.try_get("status_attempts")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The status package reached the hub (`Ok`), or did not: retried from `next` (`Err`).
+    pub async fn record_status_send(
+        &self,
+        source: &str,
+        package_id: &str,
+        outcome: Result<(), (&str, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            match outcome {
+                Ok(()) => {
+                    sqlx::query(
+                        "UPDATE sync_packages SET status_send = 'sent', status_error = NULL, status_next_at = NULL, \
+                         status_attempts = status_attempts + 1 WHERE source = $1 AND package_id = $2",
+                    )
+                    .bind(source)
+                    .bind(package_id)
+                    .execute(pool)
+                    .await?;
+                }
+                Err((error, next)) => {
+                    sqlx::query(
+                        "UPDATE sync_packages SET status_error = $1, status_next_at = $2, \
+                         status_attempts = status_attempts + 1 WHERE source = $3 AND package_id = $4",
+                    )
+                    .bind(error)
+                    .bind(next)
+                    .bind(source)
+                    .bind(package_id)
+                    .execute(pool)
+                    .await?;
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Whether any ledger row keeps this package blob.

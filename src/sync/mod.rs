@@ -34,7 +34,7 @@ use tokio::sync::Notify;
 use crate::blob::BlobStore;
 use crate::config::Settings;
 use crate::doctypes::DocTypeTable;
-use crate::store::{PackageState, Store, StoreError, SyncAction};
+use crate::store::{PackageState, PendingStatus, Store, StoreError, SyncAction};
 use package::{Failure, Ready};
 use source::{SourceConfig, SourceKind};
 
@@ -97,6 +97,10 @@ pub struct Counts {
     pub needs_attention: usize,
     pub acked: usize,
     pub ack_failed: usize,
+    /// Status packages sent back to senders (`send_status`), and sends that failed (retried
+    /// by later runs).
+    pub status_sent: usize,
+    pub status_failed: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -569,6 +573,124 @@ impl SyncEngine {
         }
         drop(prepared);
         acker.finish(report).await;
+        // Only once every acknowledgement is out: a status package never delays one.
+        if source.send_status && mode != Mode::DryRun && !self.interrupted(lost, report) {
+            self.send_statuses(source, &client, mode, report).await;
+        }
+    }
+
+    /// Sends the status packages stored packages are owed (`send_status`): StatusCode 01
+    /// (received) answering the sender's document. A failed send is recorded in the
+    /// ledger and retried by a later run after a back-off (a full run retries at once).
+    async fn send_statuses(
+        &self,
+        source: &SourceConfig,
+        client: &HubClient,
+        mode: Mode,
+        report: &mut RunReport,
+    ) {
+        let now = chrono::Utc::now();
+        let due_at = if mode == Mode::Full {
+            now + chrono::Duration::days(36_500)
+        } else {
+            now
+        };
+        let due = match self.store.pending_status(&source.name, due_at, 1000).await {
+            Ok(due) => due,
+            Err(e) => {
+                report.error("", format!("sổ theo dõi: {e}"));
+                return;
+            }
+        };
+        for pending in due {
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let sent = match self.status_package(&pending).await {
+                Ok((bytes, from)) => client
+                    .send_edoc(bytes, &from, "status")
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("không gửi được gói trạng thái: {e}")),
+                Err(e) => Err(e),
+            };
+            let outcome = match &sent {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let attempts = u32::try_from(pending.attempts).unwrap_or(0) + 1;
+                    Err((e.as_str(), chrono::Utc::now() + self.retry_after(attempts)))
+                }
+            };
+            if let Err(e) = self
+                .store
+                .record_status_send(&source.name, &pending.package_id, outcome)
+                .await
+            {
+                report.error(&pending.package_id, format!("sổ theo dõi: {e}"));
+                continue;
+            }
+            match sent {
+                Ok(()) => report.counts.status_sent += 1,
+                Err(e) => {
+                    tracing::warn!(source = %source.name, package_id = %pending.package_id, error = %e,
+                        "status package not sent; a later run retries");
+                    report.counts.status_failed += 1;
+                    report.error(&pending.package_id, e);
+                }
+            }
+        }
+    }
+
+    /// The status package answering a stored package (read back from the blob store),
+    /// and the organ it is sent from (the one the package was addressed to).
+    async fn status_package(&self, pending: &PendingStatus) -> Result<(Vec<u8>, String), String> {
+        let sha = pending
+            .package_sha256
+            .clone()
+            .ok_or_else(|| "gói không còn được lưu".to_string())?;
+        let status = match pending.document_id {
+            Some(id) => self.store.get_document(id).await.ok().map(|d| d.status),
+            None => None,
+        };
+        let blobs = self.blobs.clone();
+        let header = tokio::task::spawn_blocking(move || {
+            let bytes = blobs
+                .read(&sha)
+                .map_err(|e| format!("không đọc được gói đã lưu: {e}"))?;
+            let package = edxml::parse(&bytes).map_err(|e| format!("gói đã lưu: {e}"))?;
+            Ok::<_, String>(package.header)
+        })
+        .await
+        .map_err(|e| format!("internal: {e}"))??;
+        let description = match status {
+            Some(crate::store::Status::Published) => "Đã nhận; văn bản đã được đăng công khai",
+            Some(crate::store::Status::NeedsReview) => {
+                "Đã nhận; văn bản chờ văn thư duyệt trước khi công khai"
+            }
+            _ => "Đã nhận",
+        };
+        let ours = header.to.first().cloned().unwrap_or_default();
+        let from = ours.organ_id.clone().unwrap_or_default();
+        let reply = edxml::MessageHeader {
+            from: Some(ours),
+            to: header.from.clone().into_iter().collect(),
+            response_for: vec![edxml::ResponseFor {
+                organ_id: header.from.as_ref().and_then(|f| f.organ_id.clone()),
+                code: header.number_symbol(),
+                promulgation_date: header.promulgation_date.clone(),
+                document_id: header.document_id.clone(),
+            }],
+            status_code: Some("01".into()),
+            description: Some(description.into()),
+            timestamp: Some(edxml::LenientDate::new(
+                chrono::Utc::now()
+                    .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7"))
+                    .format("%Y/%m/%d %H:%M:%S")
+                    .to_string(),
+            )),
+            ..edxml::MessageHeader::default()
+        };
+        Ok((edxml::write_status(&reply).into_bytes(), from))
     }
 
     async fn run_folder(
@@ -863,7 +985,10 @@ impl SyncEngine {
             let referenced = if *sha == ready.package_sha256 {
                 self.store.package_blob_referenced(sha).await
             } else {
-                self.store.file(sha).await.map(|f| f.is_some())
+                match self.store.file(sha).await.map(|f| f.is_some()) {
+                    Ok(false) => self.store.attachment_blob_referenced(sha).await,
+                    other => other,
+                }
             };
             if matches!(referenced, Ok(false)) {
                 let _ = self.blobs.remove_unreferenced(sha);
@@ -872,12 +997,16 @@ impl SyncEngine {
     }
 
     async fn discard_document_blob(&self, ready: &Ready) {
-        let sha = &ready.imported.extraction.sha256;
-        if ready.created_blobs.contains(sha)
-            && *sha != ready.package_sha256
-            && let Ok(None) = self.store.file(sha).await
-        {
-            let _ = self.blobs.remove_unreferenced(sha);
+        let shas = std::iter::once(&ready.imported.extraction.sha256)
+            .chain(ready.imported.attachments.iter().map(|a| &a.sha256));
+        for sha in shas {
+            if ready.created_blobs.contains(sha)
+                && *sha != ready.package_sha256
+                && let Ok(None) = self.store.file(sha).await
+                && let Ok(false) = self.store.attachment_blob_referenced(sha).await
+            {
+                let _ = self.blobs.remove_unreferenced(sha);
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::edxml_import::{ImportedPackage, import_edxml};
 use crate::extract::sha256_hex;
 use crate::ingest::{Origin, hold_as_conflict, new_document, placement};
 use crate::policy::{self, Decision, Request};
-use crate::store::{Status, Store, StoreError, SyncAction, SyncWrite, Tombstone};
+use crate::store::{NewAttachment, Status, Store, StoreError, SyncAction, SyncWrite, Tombstone};
 
 use super::source::SourceConfig;
 
@@ -67,6 +67,23 @@ pub struct Ready {
     pub created_blobs: Vec<String>,
 }
 
+impl Ready {
+    /// The further files to list with the record (their bytes are in the blob store).
+    pub fn attachments(&self) -> Vec<NewAttachment> {
+        self.imported
+            .attachments
+            .iter()
+            .map(|a| NewAttachment {
+                sha256: a.sha256.clone(),
+                filename: a.name.clone(),
+                media_type: a.media_type.clone(),
+                size: a.bytes.len() as i64,
+                role: a.role,
+            })
+            .collect()
+    }
+}
+
 /// Reads a package's bytes into a [`Ready`] package: parse, extract, decide; and, unless
 /// `dry_run`, writes the document's file and the package itself to the blob store
 /// (write-once, by SHA-256) so that the commit that follows can refer to them.
@@ -115,6 +132,13 @@ pub async fn prepare(
                 reason: "Gói edXML không có tệp văn bản đính kèm: cần văn thư bổ sung tệp".into(),
             };
         }
+        // The further files are served with the record: what holds one of them holds it.
+        if !imported.concerns.is_empty() && decision.status == Status::Published {
+            decision = Decision {
+                status: Status::NeedsReview,
+                reason: format!("{}: cần văn thư xem xét", imported.concerns.join("; ")),
+            };
+        }
         let mut created_blobs = Vec::new();
         if !dry_run {
             let mut keep = |sha: &str, data: &[u8]| -> Result<(), Failure> {
@@ -131,6 +155,9 @@ pub async fn prepare(
             };
             if let Some(file) = &imported.file {
                 keep(&imported.extraction.sha256, &file.bytes)?;
+            }
+            for extra in &imported.attachments {
+                keep(&extra.sha256, &extra.bytes)?;
             }
             keep(&package_sha256, &bytes)?;
         }
@@ -199,6 +226,8 @@ pub async fn plan(
         outcome: String::new(),
         actor: actor.clone(),
         action: SyncAction::Record { document_id: None },
+        attachments: ready.attachments(),
+        send_status: source.send_status,
     };
     let reason = package
         .trace

@@ -1,6 +1,8 @@
 //! Realistic hub traffic for the demo, the integration tests and the sync benchmark:
 //! Decree-30 PDFs generated from the search corpus's records, wrapped in edXML packages
-//! the way e-office systems send them (mostly zipped, some raw), plus every lifecycle
+//! the way e-office systems send them — half in the VNPT shape, the rest prefixed,
+//! unprefixed or without namespace (see [`edxml::Shape`]); mostly zipped, some raw; some
+//! with a Word draft and a spreadsheet appendix beside the PDF — plus every lifecycle
 //! event (revoke, update, replace), status packages, classified and internal documents,
 //! documents about citizens, broken packages, and a revocation that arrives before its
 //! document.
@@ -14,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 use edxml::{
     Business, BusinessKind, MessageHeader, Organization, Package, Reference, Replacement,
-    ResponseFor, TraceHeaderList,
+    ResponseFor, Shape, TraceHeaderList,
 };
 use eoffice::fake_hub::HubPackage;
 
@@ -49,7 +51,22 @@ pub struct ScenarioOptions {
     /// Signed PDFs to deliver as they are (attached raw, the way some e-office systems
     /// send the signed original); their headers are read from the files.
     pub signed: Vec<SignedAttachment>,
+    /// Package shapes, used in turn (`[Shape::Vnpt]` alone for the benchmark).
+    pub shapes: Vec<Shape>,
+    /// One document in this many also carries a Word draft and a spreadsheet appendix
+    /// (0: none).
+    pub extras_every: usize,
 }
+
+/// The default rotation: the VNPT shape for half the packages, then each other shape.
+pub const SHAPES: [Shape; 6] = [
+    Shape::Vnpt,
+    Shape::Unprefixed,
+    Shape::Vnpt,
+    Shape::NoNamespace,
+    Shape::Vnpt,
+    Shape::Prefixed,
+];
 
 /// A signed PDF delivered through the hub.
 #[derive(Debug, Clone)]
@@ -98,10 +115,12 @@ impl ScenarioOptions {
             out_of_order: (documents / 50).max(1),
             receiver: "000.00.99.H44".into(),
             signed: Vec::new(),
+            shapes: SHAPES.to_vec(),
+            extras_every: 5,
         }
     }
 
-    /// Only new, publishable documents (benchmarks).
+    /// Only new, publishable documents (benchmarks), in the VNPT shape.
     pub fn plain(seed: u64, documents: usize) -> ScenarioOptions {
         ScenarioOptions {
             seed,
@@ -117,6 +136,8 @@ impl ScenarioOptions {
             out_of_order: 0,
             receiver: "000.00.99.H44".into(),
             signed: Vec::new(),
+            shapes: vec![Shape::Vnpt],
+            extras_every: 0,
         }
     }
 }
@@ -127,6 +148,12 @@ pub struct ExpectedDoc {
     pub number_symbol: String,
     pub abstract_text: String,
     pub unit: String,
+    /// How its (last) package was laid out.
+    pub shape: Shape,
+    /// Names of the further files the record lists, in order.
+    pub attachments: Vec<String>,
+    /// Whether its file carries a valid signature.
+    pub signed: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -157,6 +184,36 @@ struct Doc {
     markings: Vec<String>,
     header_secrecy: Option<String>,
     extra_paragraph: Option<String>,
+    shape: Shape,
+    /// Carries a Word draft and a spreadsheet appendix beside the PDF.
+    extras: bool,
+}
+
+/// What a Word 97 draft starts with (the OLE compound file signature).
+const OLE_DRAFT: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+
+impl Doc {
+    /// The further files its packages carry, (name, bytes), in package order.
+    fn extra_files(&self) -> Vec<(String, Vec<u8>)> {
+        if !self.extras {
+            return Vec::new();
+        }
+        let stem = self
+            .record
+            .number_symbol
+            .clone()
+            .unwrap_or_default()
+            .replace('/', "_");
+        let mut draft = OLE_DRAFT.to_vec();
+        draft.extend_from_slice(format!(" Dự thảo {stem}").as_bytes());
+        vec![
+            (format!("Du thao {stem}.doc"), draft),
+            (
+                format!("Phu luc {stem}.xlsx"),
+                format!("Bảng tổng hợp kèm theo {stem}").into_bytes(),
+            ),
+        ]
+    }
 }
 
 fn place_of(unit_name: &str) -> String {
@@ -299,12 +356,15 @@ struct Builder {
     corpus: CorpusGenerator,
     rng: Rng,
     seq: usize,
+    shape_turn: usize,
+    docs_made: usize,
     packages: Vec<HubPackage>,
     expected: Expected,
 }
 
 impl Builder {
     fn next_doc(&mut self) -> Doc {
+        self.docs_made += 1;
         // The corpus spans 2015–2026; documents dated after mid-2026 would show as not
         // yet issued. A fixed cut-off keeps scenarios the same whatever today is.
         let cutoff = NaiveDate::from_ymd_opt(2026, 6, 30).expect("valid date");
@@ -336,7 +396,20 @@ impl Builder {
             markings: Vec::new(),
             header_secrecy: None,
             extra_paragraph: None,
+            shape: self.next_shape(),
+            extras: self.options.extras_every > 0
+                && self.docs_made.is_multiple_of(self.options.extras_every),
         }
+    }
+
+    fn next_shape(&mut self) -> Shape {
+        let shapes = &self.options.shapes;
+        if shapes.is_empty() {
+            return Shape::Vnpt;
+        }
+        let shape = shapes[self.shape_turn % shapes.len()];
+        self.shape_turn += 1;
+        shape
     }
 
     fn hub_id(&mut self) -> String {
@@ -390,6 +463,20 @@ impl Builder {
                     .unwrap_or_default()
                     .replace('/', "_")
             );
+            // A Word draft first (the reader must still pick the PDF as the document).
+            for (i, (extra, bytes)) in doc.extra_files().into_iter().enumerate() {
+                let zipped_extra = i == 1;
+                package.attachments.push(
+                    edxml::encode_attachment(
+                        &format!("{}-{i}", self.seq),
+                        &extra,
+                        "application/octet-stream",
+                        &bytes,
+                        zipped_extra,
+                    )
+                    .expect("in-memory ZIP"),
+                );
+            }
             // Most producers zip the file; some send it raw; some leave "cid:" off one side.
             let zipped = self.rng.below(5) != 0;
             let attachment = edxml::encode_attachment(
@@ -407,7 +494,7 @@ impl Builder {
             });
             package.attachments.push(attachment);
         }
-        edxml::write_document(&package).into_bytes()
+        edxml::write_document_as(&package, doc.shape).into_bytes()
     }
 
     fn new_document(&mut self, doc: &Doc) {
@@ -433,6 +520,9 @@ impl Builder {
                     .or_else(|| doc.record.abstract_text.clone())
                     .unwrap_or_default(),
                 unit: doc.unit.clone(),
+                shape: doc.shape,
+                attachments: doc.extra_files().into_iter().map(|(n, _)| n).collect(),
+                signed: false,
             },
         );
     }
@@ -450,6 +540,8 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
         rng: Rng::new(options.seed ^ 0x5eed),
         options: options.clone(),
         seq: 0,
+        shape_turn: 0,
+        docs_made: 0,
         packages: Vec::new(),
         expected: Expected::default(),
     };
@@ -466,7 +558,7 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
             signed.unit,
             date.format("%Y/%m/%d")
         );
-        let package = Package {
+        let mut package = Package {
             header: MessageHeader {
                 from: Some(Organization {
                     organ_id: Some(signed.unit.clone()),
@@ -490,24 +582,45 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
                 attachment_name: Some(format!("{}.pdf", number_symbol.replace('/', "_"))),
                 description: None,
             }],
-            attachments: vec![
-                edxml::encode_attachment(
-                    "signed",
-                    "van-ban-da-ky.pdf",
-                    "application/pdf",
-                    &signed.pdf,
-                    false,
-                )
-                .expect("raw attachment"),
-            ],
             ..Package::default()
         };
+        // The intact original as VNPT sends it: a Word draft first, then the signed PDF
+        // zipped under a UUID name; the altered one raw, in a default-namespace package.
+        let (shape, drafts) = if signed.expect_public {
+            let mut draft = OLE_DRAFT.to_vec();
+            draft.extend_from_slice(b" du thao");
+            (Shape::Vnpt, vec![("Du thao.doc".to_string(), draft)])
+        } else {
+            (Shape::Unprefixed, Vec::new())
+        };
+        for (name, bytes) in &drafts {
+            package.attachments.push(
+                edxml::encode_attachment("draft", name, "application/msword", bytes, false)
+                    .expect("raw attachment"),
+            );
+        }
+        let mut original = edxml::encode_attachment(
+            "signed",
+            "van-ban-da-ky.pdf",
+            "application/pdf",
+            &signed.pdf,
+            false,
+        )
+        .expect("raw attachment");
+        if signed.expect_public {
+            original.attachment_name = Some("van-ban-da-ky.zip".into());
+            original.content_type = Some("application/zip".into());
+            original.payload =
+                edxml::zip_files(&[("0b8e6c1a-3f4d-4e2b-9a7c-5d6e7f809a1b.pdf", &signed.pdf)])
+                    .expect("in-memory ZIP");
+        }
+        package.attachments.push(original);
         let id = b.hub_id();
         b.push(
             id,
             &signed.unit,
             "edoc",
-            edxml::write_document(&package).into_bytes(),
+            edxml::write_document_as(&package, shape).into_bytes(),
         );
         if signed.expect_public {
             b.expected.public.insert(
@@ -516,6 +629,9 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
                     number_symbol,
                     abstract_text: m.abstract_text.value.clone().unwrap_or_default(),
                     unit: signed.unit.clone(),
+                    shape,
+                    attachments: drafts.into_iter().map(|(n, _)| n).collect(),
+                    signed: true,
                 },
             );
         } else {
@@ -542,6 +658,8 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
         &mut b,
         options.classified,
         &|doc, i| {
+            // With further files: none of them may be served either.
+            doc.extras = true;
             // Half say it in the edXML header only, half only on the page.
             if i % 2 == 0 {
                 doc.header_secrecy = Some("Mật".into());
@@ -673,6 +791,57 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
         packages: b.packages,
         expected: b.expected,
     }
+}
+
+/// A VNPT-shaped package whose attached document (a generated Decree-30 PDF padded with
+/// an unreferenced stream of random bytes, zipped under a UUID name) is about
+/// `megabytes` large: for measuring what decoding a large attachment costs. Not used by
+/// the service itself.
+pub fn large_package(megabytes: usize, seed: u64) -> Vec<u8> {
+    let mut b = Builder {
+        corpus: CorpusGenerator::new(seed, 1),
+        rng: Rng::new(seed),
+        options: ScenarioOptions::plain(seed, 1),
+        seq: 0,
+        shape_turn: 0,
+        docs_made: 0,
+        packages: Vec::new(),
+        expected: Expected::default(),
+    };
+    let doc = b.next_doc();
+    let mut pdf = lopdf::Document::load_mem(&doc.pdf()).expect("a generated PDF reads");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut padding = vec![0u8; megabytes * 1024 * 1024];
+    rng.fill(&mut padding);
+    let stream = lopdf::Stream::new(lopdf::Dictionary::new(), padding);
+    let id = pdf.add_object(stream);
+    if let Ok(catalog) = pdf.catalog_mut() {
+        catalog.set("VanbanPadding", lopdf::Object::Reference(id));
+    }
+    let mut bytes = Vec::new();
+    pdf.save_to(&mut bytes).expect("in-memory PDF");
+    drop(pdf);
+    let mut package = Package {
+        header: doc.header(&b.options.receiver),
+        ..Package::default()
+    };
+    package.manifest.push(Reference {
+        content_id: Some("cid:large".into()),
+        attachment_name: Some("van-ban.zip".into()),
+        description: None,
+    });
+    let mut attachment = edxml::encode_attachment(
+        "large",
+        "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f.pdf",
+        "application/pdf",
+        &bytes,
+        true,
+    )
+    .expect("in-memory ZIP");
+    attachment.attachment_name = Some("van-ban.zip".into());
+    package.attachments.push(attachment);
+    drop(bytes);
+    edxml::write_document_as(&package, Shape::Vnpt).into_bytes()
 }
 
 #[cfg(test)]

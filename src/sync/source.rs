@@ -27,6 +27,8 @@ pub struct SourceConfig {
     pub trusted_organs: Vec<String>,
     /// Unit of packages that name no sending organ.
     pub unit: Option<String>,
+    /// Send senders a status package once their document is stored (hubs only).
+    pub send_status: bool,
 }
 
 impl SourceConfig {
@@ -183,6 +185,7 @@ pub fn resolve(
         trusted: s.trusted,
         trusted_organs: s.trusted_organs.clone(),
         unit: s.unit.clone(),
+        send_status: s.send_status,
     })
 }
 

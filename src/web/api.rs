@@ -29,6 +29,10 @@ pub fn router(settings: &Settings) -> Router<SharedState> {
         .route("/api/v1/documents", get(list_documents))
         .route("/api/v1/documents/{id}", get(get_document))
         .route("/api/v1/documents/{id}/file", get(get_file))
+        .route(
+            "/api/v1/documents/{id}/attachments/{n}",
+            get(get_attachment),
+        )
         .route("/api/v1/openapi.json", get(openapi))
         .layer(cors(settings))
 }
@@ -353,6 +357,7 @@ async fn get_document(
             "size": file.size,
             "sha256": file.sha256,
         })),
+        "attachments": attachments_json(&state, &base, record.id).await?,
         "signature": super::signatures_of(&record).map(|v| v.summary_json()),
         "signatures": super::signatures_of(&record).map(|v| v.signatures),
         "cites": cites,
@@ -429,6 +434,26 @@ fn byte_range(headers: &HeaderMap, len: u64) -> Option<Result<(u64, u64), ()>> {
     Some(Ok(range))
 }
 
+/// The further files of a public record (edXML appendices, drafts), with their URLs.
+async fn attachments_json(state: &AppState, base: &str, id: i64) -> Result<Value, ApiError> {
+    let list = state.store.attachments(id).await?;
+    Ok(Value::Array(
+        list.into_iter()
+            .map(|a| {
+                json!({
+                    "url": format!("{base}/api/v1/documents/{id}/attachments/{}", a.position),
+                    "name": a.filename,
+                    "role": a.role,
+                    "label": a.role.label(),
+                    "media_type": a.media_type,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                })
+            })
+            .collect(),
+    ))
+}
+
 async fn get_file(
     State(state): State<SharedState>,
     headers: HeaderMap,
@@ -441,6 +466,47 @@ async fn get_file(
         .file(&record.file_sha256)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    let name = download_name(&record, &file.media_type);
+    file_response(&state, &headers, file, &name)
+}
+
+/// A further file of a public record: `n` counts from 1 in the order the record lists
+/// them. The same public check as the document's own file.
+async fn get_attachment(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let n: i32 = n.parse().map_err(|_| {
+        ApiError::bad_parameter("n", format!("Số thứ tự tệp không hợp lệ: \"{n}\""))
+    })?;
+    let record = public_record(&state, id).await?;
+    let attachment = state
+        .store
+        .attachments(record.id)
+        .await?
+        .into_iter()
+        .find(|a| a.position == n)
+        .ok_or_else(ApiError::not_found)?;
+    let file = crate::store::StoredFile {
+        blob_key: attachment.sha256.clone(),
+        sha256: attachment.sha256,
+        size: attachment.size,
+        media_type: attachment.media_type,
+        original_name: Some(attachment.filename.clone()),
+    };
+    file_response(&state, &headers, file, &attachment.filename)
+}
+
+/// A stored file as an answer: ETag (its SHA-256), `If-None-Match`, single byte ranges,
+/// a download name.
+fn file_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    file: crate::store::StoredFile,
+    name: &str,
+) -> Result<Response, ApiError> {
     let etag = format!("\"{}\"", file.sha256);
     let common = [
         (
@@ -454,11 +520,7 @@ async fn get_file(
         ),
         (
             header::CONTENT_DISPOSITION,
-            HeaderValue::from_str(&content_disposition(&download_name(
-                &record,
-                &file.media_type,
-            )))
-            .expect("ASCII header"),
+            HeaderValue::from_str(&content_disposition(name)).expect("ASCII header"),
         ),
         (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
         // The bytes behind a sha256 never change, but the record may be withdrawn:
@@ -478,7 +540,7 @@ async fn get_file(
         .read(&file.blob_key)
         .map_err(ApiError::internal)?;
     let len = bytes.len() as u64;
-    match byte_range(&headers, len) {
+    match byte_range(headers, len) {
         Some(Ok((start, end))) => {
             let part = bytes[start as usize..=end as usize].to_vec();
             Ok((

@@ -561,13 +561,14 @@ async fn render_document(state: &AppState, base: &str, record: &DocumentRecord) 
         if signer.is_empty() { "—" } else { &signer },
     ));
     let signatures = signature_section(record);
+    let attachments = attachments_section(state, record.id).await;
     let body = format!(
         "<article><h1>{title}</h1>\
          <p class=\"abstract\">{abstract_text}</p>\
          <dl class=\"fields\">{fields}</dl>\
          <p><a href=\"/api/v1/documents/{id}/file\" download>Tải văn bản gốc (PDF, {pages} trang)</a> · \
          <span>Mã SHA-256: <code>{sha}</code></span></p>\
-         {signatures}\
+         {signatures}{attachments}\
          <section aria-labelledby=\"cites\"><h2 id=\"cites\">Văn bản được dẫn chiếu</h2>{cites}</section>\
          <section aria-labelledby=\"cited-by\"><h2 id=\"cited-by\">Văn bản dẫn chiếu đến văn bản này</h2>{cited_by}</section>\
          <section aria-labelledby=\"toan-van\"><h2 id=\"toan-van\">Toàn văn</h2><div class=\"text\">{text}</div></section>\
@@ -603,4 +604,42 @@ async fn render_document(state: &AppState, base: &str, record: &DocumentRecord) 
         Html(page(&title, &state.settings.web.site_name, &head, &body)),
     )
         .into_response()
+}
+
+/// The record's further files (appendices, drafts delivered with it), each downloadable.
+async fn attachments_section(state: &AppState, id: i64) -> String {
+    let list = match state.store.attachments(id).await {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::warn!(error = %e, id, "cannot list a record's attached files");
+            return String::new();
+        }
+    };
+    if list.is_empty() {
+        return String::new();
+    }
+    let items: String = list
+        .iter()
+        .map(|a| {
+            format!(
+                "<li>{label}: <a href=\"/api/v1/documents/{id}/attachments/{n}\" download>{name}</a> \
+                 <span>({size})</span></li>",
+                label = escape(a.role.label()),
+                n = a.position,
+                name = escape(&a.filename),
+                size = human_size(a.size),
+            )
+        })
+        .collect();
+    format!(
+        "<section aria-labelledby=\"tep-kem\"><h2 id=\"tep-kem\">Tệp kèm theo</h2><ul>{items}</ul></section>"
+    )
+}
+
+fn human_size(bytes: i64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{} KB", b / 1024),
+        b => format!("{b} byte"),
+    }
 }

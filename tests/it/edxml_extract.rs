@@ -6,6 +6,138 @@ use std::process::Command;
 use base64::Engine as _;
 use edxml::*;
 
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+/// A package as the VNPT producer writes it, by hand (not by our writer): prefixed
+/// header, the payload in `edXML:ContentTransferEncoded` with unprefixed siblings and
+/// CRLF-wrapped base64, three attachments: a draft `.doc` first, then a ZIP of one entry
+/// named by UUID holding the signed PDF, then a ZIP of two appendices.
+fn vnpt_package(signed_pdf: &[u8], appendix_pdf: &[u8], priority: &str) -> Vec<u8> {
+    let b64 = |bytes: &[u8]| {
+        base64::engine::general_purpose::STANDARD
+            .encode(bytes)
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    let doc = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 du thao quyet dinh";
+    let signed_zip =
+        zip_files(&[("5b0c3f8e-8f0e-4f51-9d3c-1a2b3c4d5e6f.pdf", signed_pdf)]).unwrap();
+    let appendices = zip_files(&[
+        ("Phu luc 1 - Danh muc.pdf", appendix_pdf),
+        (
+            "Phu luc 2 - Bang tong hop.xlsx",
+            b"PK-not-really-a-workbook",
+        ),
+    ])
+    .unwrap();
+    let attachment = |id: &str, name: &str, kind: &str, payload: &[u8]| {
+        format!(
+            "<edXML:Attachment><AttachmentName>{name}</AttachmentName><ContentType>{kind}</ContentType>\
+             <Description>{name}</Description><edXML:ContentTransferEncoded>{}</edXML:ContentTransferEncoded>\
+             <ContentId>{id}</ContentId></edXML:Attachment>",
+            b64(payload)
+        )
+    };
+    format!(
+        "\u{FEFF}<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n\
+<edXML:edXML xmlns:edXML=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"><edXML:edXMLEnvelope><edXML:edXMLHeader><edXML:MessageHeader>\
+<edXML:From><edXML:OrganId>000.46.24.H44</edXML:OrganId><edXML:OrganName>UBND xã Nam Chính</edXML:OrganName></edXML:From>\
+<edXML:DocumentId>000.46.24.H44,2024/05/10,vnpt</edXML:DocumentId>\
+<edXML:OtherInfo><edXML:Priority>{priority}</edXML:Priority><edXML:PageAmount>1</edXML:PageAmount></edXML:OtherInfo>\
+</edXML:MessageHeader></edXML:edXMLHeader><edXML:edXMLBody><edXML:edXMLManifest>\
+<edXML:Reference><edXML:ContentId>cid:van-ban</edXML:ContentId><edXML:AttachmentName>QD.zip</edXML:AttachmentName></edXML:Reference>\
+</edXML:edXMLManifest></edXML:edXMLBody></edXML:edXMLEnvelope><edXML:AttachmentEncoded>{}{}{}</edXML:AttachmentEncoded></edXML:edXML>\r\n",
+        attachment("du-thao", "Du thao QD.doc", "application/msword", doc),
+        attachment("van-ban", "Quyet dinh.zip", "application/zip", &signed_zip),
+        attachment("phu-luc", "Phu luc.zip", "application/zip", &appendices),
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_vnpt_package_brings_its_signed_pdf_text_signatures_and_further_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let signed = fixture("tests/fixtures/signed/03-two-signers.pdf");
+    let appendix = fixture("tests/fixtures/pdf/qd-kien-toan.libreoffice.pdf");
+    let path = dir.path().join("vnpt.edxml");
+    std::fs::write(&path, vnpt_package(&signed, &appendix, "3")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vanban"))
+        .args(["extract", path.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let direct =
+        vanban::extract::extract_pdf(&signed, vanban::doctypes::DocTypeTable::builtin()).unwrap();
+    // The signed PDF is the document, though a .doc came first: its text, pages,
+    // citations and every signature verdict.
+    assert_eq!(json["pages"], direct.pages, "{json}");
+    assert_eq!(json["references"], direct.to_json()["references"]);
+    let imported = vanban::edxml_import::import_edxml(
+        &std::fs::read(&path).unwrap(),
+        vanban::doctypes::DocTypeTable::builtin(),
+    )
+    .unwrap();
+    assert!(direct.text.len() > 100);
+    assert_eq!(
+        imported.extraction.text, direct.text,
+        "the record's text is the PDF's"
+    );
+    assert_eq!(
+        imported.file.unwrap().bytes,
+        signed,
+        "the signed bytes, unzipped"
+    );
+    assert_eq!(json["signature"]["valid"], true, "{}", json["signature"]);
+    assert_eq!(json["signature"]["count"], 2);
+    assert_eq!(json["signatures"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        json["citations"].as_array().map(Vec::len),
+        direct.to_json()["citations"].as_array().map(Vec::len)
+    );
+    // Header fields win: the urgency is Priority 3's.
+    assert_eq!(json["urgency"], "HỎA TỐC");
+    // The other files, in package order, with their roles.
+    let further: Vec<(String, String)> = json["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        further,
+        [
+            ("Du thao QD.doc".to_string(), "draft".to_string()),
+            (
+                "Phu luc 1 - Danh muc.pdf".to_string(),
+                "appendix".to_string()
+            ),
+            (
+                "Phu luc 2 - Bang tong hop.xlsx".to_string(),
+                "appendix".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        json["attachments"][1]["sha256"],
+        vanban::extract::sha256_hex(&appendix)
+    );
+}
+
 fn package_with(pdf: &[u8], subject: &str) -> Vec<u8> {
     let package = Package {
         namespace: NAMESPACE.into(),
@@ -35,7 +167,8 @@ fn package_with(pdf: &[u8], subject: &str) -> Vec<u8> {
             attachment_name: Some("QD142.pdf".into()),
             content_type: Some("application/pdf".into()),
             description: None,
-            content: base64::engine::general_purpose::STANDARD.encode(pdf),
+            payload: pdf.to_vec(),
+            payload_error: None,
         }],
         ..Package::default()
     };

@@ -10,7 +10,6 @@
 use std::path::{Path, PathBuf};
 
 use axum::http::StatusCode;
-use base64::Engine as _;
 use edxml::*;
 use vanban::ingest::{Ingestor, Outcome};
 use vanban::store::{Status, SyncAction};
@@ -85,7 +84,8 @@ fn package(organ: &str, document_id: &str, file: &str) -> Vec<u8> {
             attachment_name: Some("BC339.pdf".into()),
             content_type: Some("application/pdf".into()),
             description: None,
-            content: base64::engine::general_purpose::STANDARD.encode(pdf),
+            payload: pdf.to_vec(),
+            payload_error: None,
         }],
         ..Package::default()
     };
@@ -103,6 +103,7 @@ async fn sync(app: &TestApp, package_id: &str, bytes: Vec<u8>) -> (String, Optio
         trusted: true,
         trusted_organs: vec![],
         unit: None,
+        send_status: false,
     };
     let ready = vanban::sync::package::prepare(
         package_id.into(),

@@ -483,6 +483,8 @@ fn write(package_id: &str, business: &str, action: SyncAction) -> SyncWrite {
         outcome: business.into(),
         actor: "sync:hub".into(),
         action,
+        attachments: vec![],
+        send_status: false,
     }
 }
 
@@ -499,11 +501,81 @@ async fn sync_conformance(store: &Store) {
         },
     );
     w.external_id = Some("X,2024/01/01,1/QĐ-UBND".into());
+    // With two further files, and a status package owed to the sender.
+    w.attachments = ["appendix", "draft"]
+        .iter()
+        .enumerate()
+        .map(|(i, role)| vanban::store::NewAttachment {
+            sha256: format!("{:064x}", 0xa77 + i),
+            filename: format!("Phụ lục {i}.xlsx"),
+            media_type: "application/octet-stream".into(),
+            size: 10 + i as i64,
+            role: vanban::store::AttachmentRole::parse(role),
+        })
+        .collect();
+    w.send_status = true;
     let first = store.apply_sync(&w).await.unwrap().unwrap();
     let p = store.package("hub", "p-1").await.unwrap().unwrap();
     assert_eq!(
         (p.state, p.document_id),
         (PackageState::Stored, Some(first))
+    );
+    let files = store.attachments(first).await.unwrap();
+    assert_eq!(
+        files
+            .iter()
+            .map(|a| (a.position, a.filename.as_str(), a.role))
+            .collect::<Vec<_>>(),
+        [
+            (1, "Phụ lục 0.xlsx", vanban::store::AttachmentRole::Appendix),
+            (2, "Phụ lục 1.xlsx", vanban::store::AttachmentRole::Draft),
+        ]
+    );
+    let keys = store.blob_keys().await.unwrap();
+    assert!(
+        files.iter().all(|a| keys.contains(&a.sha256)),
+        "fsck sees them"
+    );
+    assert!(
+        store
+            .attachment_blob_referenced(&files[0].sha256)
+            .await
+            .unwrap()
+    );
+    let owed = store
+        .pending_status("hub", chrono::Utc::now(), 10)
+        .await
+        .unwrap();
+    assert_eq!(owed.len(), 1);
+    assert_eq!(owed[0].document_id, Some(first));
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    store
+        .record_status_send("hub", "p-1", Err(("hub down", later)))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .pending_status("hub", chrono::Utc::now(), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before its back-off"
+    );
+    let due = store
+        .pending_status("hub", later + chrono::Duration::seconds(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(due[0].attempts, 1);
+    store
+        .record_status_send("hub", "p-1", Ok(()))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .pending_status("hub", later + chrono::Duration::days(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
     store.mark_acked("hub", "p-1").await.unwrap();
     assert_eq!(

@@ -295,6 +295,7 @@ async fn a_hub_with_every_lifecycle_event_and_faults_syncs_to_exactly_the_public
         scenario.expected.unstorable.len()
     );
     assert_synced(&node, &hub, &scenario).await;
+    assert_shapes_arrived(&node, &scenario).await;
 
     // The signed original arrived intact: the record says who signed, and the file served
     // is the signed bytes; the altered one waits for a clerk, with the reason.
@@ -367,9 +368,111 @@ async fn a_hub_with_every_lifecycle_event_and_faults_syncs_to_exactly_the_public
     assert_eq!(node.store.status_counts().await.unwrap(), before);
 }
 
+/// Raw GET on the public router: status and body bytes.
+async fn get_bytes(router: &axum::Router, uri: &str) -> (StatusCode, Vec<u8>) {
+    let response = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, bytes.to_vec())
+}
+
+/// Every producer shape arrived whole: each public record has its text and pages, its
+/// signature verdict, and exactly its further files, each downloadable; hidden records'
+/// further files are not served.
+async fn assert_shapes_arrived(node: &Node, scenario: &Scenario) {
+    let (_, router) = public_view(node).await;
+    let mut shapes = BTreeMap::new();
+    let mut with_files = 0;
+    for (external, expected) in &scenario.expected.public {
+        let record = node
+            .store
+            .document_by_external_id(external)
+            .await
+            .unwrap()
+            .unwrap();
+        let (status, api) = get(&router, &format!("/api/v1/documents/{}", record.id)).await;
+        assert_eq!(status, StatusCode::OK);
+        let shape = expected.shape;
+        assert!(
+            api["text"].as_str().unwrap().len() > 100 && api["pages"].as_i64().unwrap() >= 1,
+            "{external} ({shape:?}): text and pages from its PDF"
+        );
+        assert_eq!(
+            record.fields.signature.is_some(),
+            expected.signed,
+            "{external} ({shape:?}): signature verdict"
+        );
+        if expected.signed {
+            assert_eq!(api["signature"]["valid"], true, "{external}");
+        }
+        let listed = api["attachments"].as_array().unwrap();
+        let names: Vec<&str> = listed.iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(names, expected.attachments, "{external} ({shape:?})");
+        for (i, a) in listed.iter().enumerate() {
+            let (status, bytes) = get_bytes(
+                &router,
+                &format!("/api/v1/documents/{}/attachments/{}", record.id, i + 1),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(
+                vanban::extract::sha256_hex(&bytes),
+                a["sha256"].as_str().unwrap()
+            );
+        }
+        if let Some(first) = names.first() {
+            let (_, page) = get_bytes(&router, &format!("/van-ban/{}", record.id)).await;
+            let page = String::from_utf8(page).unwrap();
+            assert!(
+                page.contains("Tệp kèm theo") && page.contains(first),
+                "{external}: the page lists its further files"
+            );
+        }
+        with_files += usize::from(!listed.is_empty());
+        *shapes.entry(shape.name()).or_insert(0) += 1;
+    }
+    assert!(
+        shapes.len() >= 4,
+        "every producer shape is public: {shapes:?}"
+    );
+    assert!(
+        shapes.values().all(|n| *n <= shapes["vnpt"]),
+        "VNPT is the most common shape: {shapes:?}"
+    );
+    assert!(with_files > 0, "some packages carried further files");
+    let mut hidden_with_files = 0;
+    for external in scenario.expected.hidden.keys() {
+        if let Some(record) = node.store.document_by_external_id(external).await.unwrap() {
+            let files = node.store.attachments(record.id).await.unwrap();
+            hidden_with_files += usize::from(!files.is_empty());
+            for n in 1..=files.len().max(1) {
+                let (status, _) = get_bytes(
+                    &router,
+                    &format!("/api/v1/documents/{}/attachments/{n}", record.id),
+                )
+                .await;
+                assert_eq!(status, StatusCode::NOT_FOUND, "{external}");
+            }
+        }
+    }
+    assert!(
+        hidden_with_files > 0,
+        "hidden records with further files were tried"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn updates_keep_versions_and_classified_documents_stay_internal() {
-    let scenario = generate(&ScenarioOptions::mixed(5, 40));
+    let mut options = ScenarioOptions::mixed(5, 40);
+    options.signed =
+        vanban::sync::scenario::SignedAttachment::fixtures(Path::new(env!("CARGO_MANIFEST_DIR")));
+    let scenario = generate(&options);
     let hub = hub_with(&scenario).await;
     let dir = tempfile::tempdir().unwrap();
     let node = node(&write_config(dir.path(), &hub.url(), ""), None).await;
@@ -377,6 +480,7 @@ async fn updates_keep_versions_and_classified_documents_stay_internal() {
         node.engine.run("hub", Mode::Full).await.unwrap();
     }
     assert_synced(&node, &hub, &scenario).await;
+    assert_shapes_arrived(&node, &scenario).await;
     // An updated record keeps its earlier version; the served file is the new original.
     let mut versions = 0;
     for external in scenario.expected.public.keys() {
@@ -422,6 +526,75 @@ async fn updates_keep_versions_and_classified_documents_stay_internal() {
         reasons.iter().any(|r| r.contains("thông tin cá nhân")),
         "{reasons:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn senders_get_a_status_package_retried_until_the_hub_takes_it() {
+    let scenario = generate(&ScenarioOptions::plain(5, 6));
+    let stored: BTreeSet<String> = scenario
+        .expected
+        .public
+        .keys()
+        .chain(scenario.expected.hidden.keys())
+        .cloned()
+        .collect();
+    let hub = hub_with(&scenario).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &hub.url(), "");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("send_status = true\n");
+    std::fs::write(&config, text).unwrap();
+    let node = node(&config, None).await;
+    // The hub refuses the first two status packages.
+    hub.fail_next(Verb::SendEdoc, Fault::ServerError, 2);
+    let first = node.engine.run("hub", Mode::Incremental).await.unwrap();
+    assert_eq!(
+        first.counts.acked, 6,
+        "acknowledgements do not wait: {:?}",
+        first.counts
+    );
+    assert_eq!(hub.done().len(), 6);
+    assert_eq!(
+        (first.counts.status_sent, first.counts.status_failed),
+        (4, 2)
+    );
+    assert_eq!(hub.sent().len(), 4);
+    // The failed ones are owed, durably: the next run sends them, and only them.
+    let second = node.engine.run("hub", Mode::Full).await.unwrap();
+    assert_eq!(
+        (second.counts.status_sent, second.counts.status_failed),
+        (2, 0)
+    );
+    let third = node.engine.run("hub", Mode::Full).await.unwrap();
+    assert_eq!(third.counts.status_sent, 0);
+    let sent = hub.sent_status();
+    assert_eq!(sent.len(), 6);
+    let mut answered = BTreeSet::new();
+    for (from, bytes) in &sent {
+        assert_eq!(
+            from, "000.00.99.H44",
+            "sent as the portal the packages were addressed to"
+        );
+        let package = edxml::parse(bytes).unwrap();
+        assert!(package.is_status());
+        assert_eq!(package.header.status_code.as_deref(), Some("01"));
+        let to = package.header.to[0].organ_id.clone().unwrap();
+        let answer = &package.header.response_for[0];
+        assert_eq!(
+            answer.organ_id.as_deref(),
+            Some(to.as_str()),
+            "sent back to the sender"
+        );
+        answered.insert(answer.document_id.clone().unwrap());
+    }
+    assert_eq!(answered, stored, "one status package per stored document");
+    // Without `send_status`, nothing is sent.
+    let quiet = generate(&ScenarioOptions::plain(6, 3));
+    let hub2 = hub_with(&quiet).await;
+    let dir2 = tempfile::tempdir().unwrap();
+    let node2 = self::node(&write_config(dir2.path(), &hub2.url(), ""), None).await;
+    node2.engine.run("hub", Mode::Full).await.unwrap();
+    assert!(hub2.sent().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,18 +4,23 @@
 //! Parsing is lenient where real packages are sloppy and strict where it matters:
 //! elements are matched by namespace + local name (both known namespaces, or none), in any
 //! order, unknown ones ignored; a BOM or stray bytes before `<?xml` are skipped; dates are
-//! kept raw and flagged when impossible (`2014/02/30`); attachments are base64-decoded and
-//! unzipped when they hold a single file, under size, entry-count and ratio limits.
+//! kept raw and flagged when impossible (`2014/02/30`); attachment payloads are
+//! base64-decoded while reading (from the package bytes, whatever the payload element is
+//! called: `ContentTransferEncoded`, `Value`…), then unzipped (one or several entries) or
+//! taken as the raw file, under size, entry-count and ratio limits.
 
 mod attachment;
 mod model;
 mod parse;
 mod write;
 
-pub use attachment::{Limits, decode_attachment, encode_attachment};
+pub use attachment::{
+    DecodedFile, Limits, decode_attachment, decode_files, encode_attachment, media_type,
+    take_files, zip_files,
+};
 pub use model::*;
-pub use parse::parse;
-pub use write::{write_document, write_status};
+pub use parse::{PAYLOAD_ELEMENTS, parse};
+pub use write::{Shape, write_document, write_document_as, write_status};
 
 /// The QCVN 102:2016 namespace.
 pub const NAMESPACE: &str = "http://www.mic.gov.vn/TBT/QCVN_102_2016";

@@ -64,6 +64,72 @@ pub struct OtherInfo {
     pub appendixes: Vec<String>,
 }
 
+/// `OtherInfo/Priority`: the urgency code (0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc,
+/// 4 hỏa tốc hẹn giờ); some producers write the words instead of the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Priority {
+    Normal,
+    Urgent,
+    VeryUrgent,
+    Immediate,
+    ImmediateScheduled,
+}
+
+impl Priority {
+    /// The code or words as written; `None` for anything else (a secrecy word, say).
+    pub fn parse(raw: &str) -> Option<Priority> {
+        let folded: String = raw
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                'à' | 'á' | 'ả' | 'ã' | 'ạ' | 'ă' | 'ằ' | 'ắ' | 'ẳ' | 'ẵ' | 'ặ' | 'â' | 'ầ'
+                | 'ấ' | 'ẩ' | 'ẫ' | 'ậ' => Some('a'),
+                'è' | 'é' | 'ẻ' | 'ẽ' | 'ẹ' | 'ê' | 'ề' | 'ế' | 'ể' | 'ễ' | 'ệ' => {
+                    Some('e')
+                }
+                'ì' | 'í' | 'ỉ' | 'ĩ' | 'ị' => Some('i'),
+                'ò' | 'ó' | 'ỏ' | 'õ' | 'ọ' | 'ô' | 'ồ' | 'ố' | 'ổ' | 'ỗ' | 'ộ' | 'ơ' | 'ờ'
+                | 'ớ' | 'ở' | 'ỡ' | 'ợ' => Some('o'),
+                'ù' | 'ú' | 'ủ' | 'ũ' | 'ụ' | 'ư' | 'ừ' | 'ứ' | 'ử' | 'ữ' | 'ự' => {
+                    Some('u')
+                }
+                'ỳ' | 'ý' | 'ỷ' | 'ỹ' | 'ỵ' => Some('y'),
+                'đ' => Some('d'),
+                // Combining marks of decomposed text.
+                '\u{300}'..='\u{36F}' => None,
+                c => Some(c),
+            })
+            .collect();
+        let words: Vec<&str> = folded.split_whitespace().collect();
+        Some(match words.join(" ").as_str() {
+            "0" | "00" | "thuong" | "binh thuong" => Priority::Normal,
+            "1" | "01" | "khan" => Priority::Urgent,
+            "2" | "02" | "thuong khan" => Priority::VeryUrgent,
+            "3" | "03" | "hoa toc" => Priority::Immediate,
+            "4" | "04" | "hoa toc hen gio" => Priority::ImmediateScheduled,
+            _ => return None,
+        })
+    }
+    /// The marking as printed on a document (`None` for an ordinary one).
+    pub fn marking(self) -> Option<&'static str> {
+        match self {
+            Priority::Normal => None,
+            Priority::Urgent => Some("KHẨN"),
+            Priority::VeryUrgent => Some("THƯỢNG KHẨN"),
+            Priority::Immediate => Some("HỎA TỐC"),
+            Priority::ImmediateScheduled => Some("HỎA TỐC HẸN GIỜ"),
+        }
+    }
+}
+
+impl OtherInfo {
+    /// The urgency `Priority` gives, when it is a known code or word.
+    pub fn urgency(&self) -> Option<Priority> {
+        self.priority.as_deref().and_then(Priority::parse)
+    }
+}
+
 /// `ResponseFor`: the document a package answers (status packages, replies).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ResponseFor {
@@ -188,15 +254,20 @@ pub struct Reference {
     pub description: Option<String>,
 }
 
-/// An attachment as carried: `content` is the base64 text; [`crate::decode_attachment`]
-/// turns it into the file's bytes.
+/// An attachment as carried. The base64 text is decoded while the package is read
+/// (streamed from the package bytes, never copied as text): `payload` holds the carried
+/// bytes (a ZIP, or the file itself); [`crate::decode_files`] turns them into files.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Attachment {
     pub content_id: Option<String>,
     pub attachment_name: Option<String>,
     pub content_type: Option<String>,
     pub description: Option<String>,
-    pub content: String,
+    /// The decoded payload (empty when the package carried none, or it was not base64).
+    pub payload: Vec<u8>,
+    /// Why the payload could not be decoded, when it could not; the rest of the package
+    /// is read all the same.
+    pub payload_error: Option<String>,
 }
 
 impl Attachment {

@@ -6,8 +6,21 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
+use crate::attachment::Base64Sink;
 use crate::model::*;
 use crate::{EdxmlError, LEGACY_NAMESPACE, NAMESPACE};
+
+/// Names producers give the element holding an attachment's base64 text, in the order
+/// they are preferred when an attachment carries more than one: the standard's
+/// `ContentTransferEncoded` (VNPT), then the names other producers use.
+pub const PAYLOAD_ELEMENTS: [&str; 6] = [
+    "ContentTransferEncoded",
+    "Value",
+    "Content",
+    "Data",
+    "AttachmentText",
+    "EncodedContent",
+];
 
 /// Largest package accepted (the hub's own limit is far below).
 const MAX_PACKAGE_BYTES: usize = 512 * 1024 * 1024;
@@ -50,6 +63,10 @@ pub fn parse(bytes: &[u8]) -> Result<Package, EdxmlError> {
     let mut path: Vec<String> = Vec::new();
     let mut leaf = String::new();
     let mut seen_root = false;
+    // The attachment payload being decoded: (depth of its element, preference rank, sink).
+    let mut payload: Option<(usize, usize, Base64Sink)> = None;
+    // Preference rank of the payload each attachment holds (see `PAYLOAD_ELEMENTS`).
+    let mut ranks: Vec<usize> = Vec::new();
     loop {
         let position = reader.buffer_position();
         let (namespace, event) = reader.read_resolved_event().map_err(|e| EdxmlError::Xml {
@@ -89,6 +106,15 @@ pub fn parse(bytes: &[u8]) -> Result<Package, EdxmlError> {
                 }
                 if ours {
                     open(&mut package, &path, &local);
+                    let n = path.len();
+                    if payload.is_none()
+                        && n >= 2
+                        && path[n - 1] == "Attachment"
+                        && path[n - 2] == "AttachmentEncoded"
+                        && let Some(rank) = PAYLOAD_ELEMENTS.iter().position(|p| *p == local)
+                    {
+                        payload = Some((n + 1, rank, Base64Sink::default()));
+                    }
                     path.push(local);
                 } else {
                     path.push(FOREIGN.to_string());
@@ -96,11 +122,39 @@ pub fn parse(bytes: &[u8]) -> Result<Package, EdxmlError> {
                 leaf.clear();
             }
             Event::End(_) => {
-                if path.last().is_some_and(|l| l != FOREIGN) {
+                if payload.as_ref().is_some_and(|(d, _, _)| *d == path.len()) {
+                    let (_, rank, sink) = payload.take().expect("payload open");
+                    let index = package.attachments.len().saturating_sub(1);
+                    if let Some(a) = package.attachments.last_mut() {
+                        ranks.resize(index + 1, usize::MAX);
+                        store_payload(a, &mut ranks[index], rank, sink);
+                    }
+                } else if path.last().is_some_and(|l| l != FOREIGN) {
                     assign(&mut package, &path, leaf.trim());
                 }
                 path.pop();
                 leaf.clear();
+            }
+            // The payload's text is decoded where it lies in the package (the reader
+            // borrows it): no copy of the base64 text is ever made.
+            Event::Text(t) if payload.as_ref().is_some_and(|(d, _, _)| *d == path.len()) => {
+                if let Some((_, _, sink)) = payload.as_mut() {
+                    let text: &str = &t;
+                    sink.feed(text.as_bytes());
+                }
+            }
+            Event::CData(c) if payload.as_ref().is_some_and(|(d, _, _)| *d == path.len()) => {
+                if let Some((_, _, sink)) = payload.as_mut() {
+                    let text: &str = &c;
+                    sink.feed(text.as_bytes());
+                }
+            }
+            Event::GeneralRef(r) if payload.as_ref().is_some_and(|(d, _, _)| *d == path.len()) => {
+                // `&#13;` and the like between lines are whitespace; nothing else belongs.
+                let whitespace = matches!(r.resolve_char_ref(), Ok(Some(c)) if c.is_whitespace());
+                if !whitespace && let Some((_, _, sink)) = payload.as_mut() {
+                    sink.feed(b"&");
+                }
             }
             Event::Text(t) => leaf.push_str(&t.xml10_content()),
             Event::CData(c) => leaf.push_str(&c.into_inner()),
@@ -328,16 +382,30 @@ fn assign(p: &mut Package, path: &[String], value: &str) {
                     "AttachmentName" => set(&mut a.attachment_name, value),
                     "ContentType" => set(&mut a.content_type, value),
                     "Description" => set(&mut a.description, value),
-                    // The element holding the base64 text is named differently by
-                    // producers; any of these is the content.
-                    "Value" | "Content" | "Data" | "AttachmentText" | "EncodedContent" => {
-                        a.content = value.split_whitespace().collect()
-                    }
                     _ => {}
                 }
             }
         }
         _ => {}
+    }
+}
+
+/// Keeps a decoded payload on its attachment: the first one carried, unless a later
+/// element of a preferred name (`ContentTransferEncoded` first) carries one too.
+fn store_payload(a: &mut Attachment, held: &mut usize, rank: usize, sink: Base64Sink) {
+    if sink.is_blank() || *held <= rank {
+        return;
+    }
+    *held = rank;
+    match sink.finish() {
+        Ok(bytes) => {
+            a.payload = bytes;
+            a.payload_error = None;
+        }
+        Err(e) => {
+            a.payload = Vec::new();
+            a.payload_error = Some(e);
+        }
     }
 }
 

@@ -1,28 +1,86 @@
-//! Writing packages the way real hubs require them: the `edXML:` prefix bound to the
-//! QCVN 102 namespace on every element, UTF-8, fields in the standard's order.
+//! Writing packages the way producers send them. The default, [`Shape::Vnpt`], is what
+//! real hubs require and the VNPT producer writes: the `edXML:` prefix bound to the
+//! QCVN 102 namespace on every element but an attachment's fields, which are unprefixed,
+//! and the base64 text in `edXML:ContentTransferEncoded`, wrapped in 76-character lines.
+//! Other shapes seen in the field are written for tests and demos. UTF-8, fields in the
+//! standard's order.
 
 use quick_xml::escape::escape;
 
 use crate::NAMESPACE;
+use crate::attachment::base64_text;
 use crate::model::*;
 
-struct Out(String);
+/// How a producer lays a package out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shape {
+    /// `edXML:` everywhere, attachment fields unprefixed, `edXML:ContentTransferEncoded`
+    /// with CRLF-wrapped base64.
+    Vnpt,
+    /// `edXML:` on every element, the base64 text in `edXML:Value` on one line.
+    Prefixed,
+    /// The QCVN 102 namespace as the default namespace, no prefix at all.
+    Unprefixed,
+    /// No namespace at all; the base64 text in `Content`.
+    NoNamespace,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 4] = [
+        Shape::Vnpt,
+        Shape::Prefixed,
+        Shape::Unprefixed,
+        Shape::NoNamespace,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Vnpt => "vnpt",
+            Shape::Prefixed => "prefixed",
+            Shape::Unprefixed => "unprefixed",
+            Shape::NoNamespace => "no_namespace",
+        }
+    }
+    fn prefix(self) -> &'static str {
+        match self {
+            Shape::Vnpt | Shape::Prefixed => "edXML:",
+            Shape::Unprefixed | Shape::NoNamespace => "",
+        }
+    }
+}
+
+struct Out {
+    xml: String,
+    prefix: &'static str,
+}
 
 impl Out {
     fn open(&mut self, name: &str) {
-        self.0.push_str("<edXML:");
-        self.0.push_str(name);
-        self.0.push('>');
+        self.xml.push('<');
+        self.xml.push_str(self.prefix);
+        self.xml.push_str(name);
+        self.xml.push('>');
     }
     fn close(&mut self, name: &str) {
-        self.0.push_str("</edXML:");
-        self.0.push_str(name);
-        self.0.push('>');
+        self.xml.push_str("</");
+        self.xml.push_str(self.prefix);
+        self.xml.push_str(name);
+        self.xml.push('>');
+    }
+    fn bare_leaf(&mut self, name: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.xml.push('<');
+            self.xml.push_str(name);
+            self.xml.push('>');
+            self.xml.push_str(&escape(v));
+            self.xml.push_str("</");
+            self.xml.push_str(name);
+            self.xml.push('>');
+        }
     }
     fn leaf(&mut self, name: &str, value: Option<&str>) {
         if let Some(v) = value {
             self.open(name);
-            self.0.push_str(&escape(v));
+            self.xml.push_str(&escape(v));
             self.close(name);
         }
     }
@@ -49,13 +107,22 @@ impl Out {
         self.leaf("DocumentId", r.document_id.as_deref());
         self.close("ResponseFor");
     }
-    fn start_package(&mut self) {
-        self.0
+    fn start_package(&mut self, shape: Shape) {
+        self.xml
             .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        self.0
-            .push_str(&format!("<edXML:edXML xmlns:edXML=\"{NAMESPACE}\">"));
+        match shape {
+            Shape::Vnpt | Shape::Prefixed => self
+                .xml
+                .push_str(&format!("<edXML:edXML xmlns:edXML=\"{NAMESPACE}\">")),
+            Shape::Unprefixed => self.xml.push_str(&format!("<edXML xmlns=\"{NAMESPACE}\">")),
+            Shape::NoNamespace => self.xml.push_str("<edXML>"),
+        }
         self.open("edXMLEnvelope");
         self.open("edXMLHeader");
+    }
+    fn end_package(&mut self) {
+        self.close("edXML");
+        self.xml.push('\n');
     }
 }
 
@@ -141,10 +208,24 @@ fn message_header(out: &mut Out, h: &MessageHeader) {
     out.close("MessageHeader");
 }
 
-/// A document package: header, trace/business block, manifest and attachments.
+/// A document package in the VNPT shape: header, trace/business block, manifest and
+/// attachments.
 pub fn write_document(p: &Package) -> String {
-    let mut out = Out(String::with_capacity(4096));
-    out.start_package();
+    write_document_as(p, Shape::Vnpt)
+}
+
+/// A document package laid out as `shape`.
+pub fn write_document_as(p: &Package, shape: Shape) -> String {
+    let payload: usize = p
+        .attachments
+        .iter()
+        .map(|a| a.payload.len() / 3 * 4 + 8)
+        .sum();
+    let mut out = Out {
+        xml: String::with_capacity(4096 + payload + payload / 38),
+        prefix: shape.prefix(),
+    };
+    out.start_package(shape);
     message_header(&mut out, &p.header);
     if let Some(trace) = &p.trace {
         out.open("TraceHeaderList");
@@ -193,23 +274,52 @@ pub fn write_document(p: &Package) -> String {
         out.open("AttachmentEncoded");
         for a in &p.attachments {
             out.open("Attachment");
-            out.leaf("ContentId", a.content_id.as_deref());
-            out.leaf("AttachmentName", a.attachment_name.as_deref());
-            out.leaf("ContentType", a.content_type.as_deref());
-            out.leaf("Description", a.description.as_deref());
-            out.leaf("Value", Some(&a.content));
+            let text = base64_text(&a.payload);
+            match shape {
+                Shape::Vnpt => {
+                    // Siblings unprefixed (no namespace), in the producer's order.
+                    out.bare_leaf("AttachmentName", a.attachment_name.as_deref());
+                    out.bare_leaf("ContentType", a.content_type.as_deref());
+                    out.bare_leaf("ContentId", a.content_id.as_deref());
+                    out.bare_leaf("Description", a.description.as_deref());
+                    out.open("ContentTransferEncoded");
+                    for (i, line) in text.as_bytes().chunks(76).enumerate() {
+                        if i > 0 {
+                            out.xml.push_str("\r\n");
+                        }
+                        out.xml
+                            .push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+                    }
+                    out.close("ContentTransferEncoded");
+                }
+                _ => {
+                    out.leaf("ContentId", a.content_id.as_deref());
+                    out.leaf("AttachmentName", a.attachment_name.as_deref());
+                    out.leaf("ContentType", a.content_type.as_deref());
+                    out.leaf("Description", a.description.as_deref());
+                    let element = if shape == Shape::NoNamespace {
+                        "Content"
+                    } else {
+                        "Value"
+                    };
+                    out.leaf(element, Some(&text));
+                }
+            }
             out.close("Attachment");
         }
         out.close("AttachmentEncoded");
     }
-    out.0.push_str("</edXML:edXML>\n");
-    out.0
+    out.end_package();
+    out.xml
 }
 
 /// A status package (`StatusCode` 01–16) answering `response_for`.
 pub fn write_status(header: &MessageHeader) -> String {
-    let mut out = Out(String::with_capacity(1024));
-    out.start_package();
+    let mut out = Out {
+        xml: String::with_capacity(1024),
+        prefix: Shape::Vnpt.prefix(),
+    };
+    out.start_package(Shape::Vnpt);
     message_header(&mut out, header);
     out.close("edXMLHeader");
     out.open("edXMLBody");
@@ -217,6 +327,6 @@ pub fn write_status(header: &MessageHeader) -> String {
     out.close("edXMLManifest");
     out.close("edXMLBody");
     out.close("edXMLEnvelope");
-    out.0.push_str("</edXML:edXML>\n");
-    out.0
+    out.end_package();
+    out.xml
 }

@@ -261,6 +261,18 @@ impl FakeHub {
         self.inner().sent.iter().map(|(_, b)| b.clone()).collect()
     }
 
+    /// Status packages `sendEdoc` received (`messagetype: status`): (from, body).
+    pub fn sent_status(&self) -> Vec<(String, Vec<u8>)> {
+        self.inner()
+            .sent
+            .iter()
+            .filter(|(h, _)| {
+                header(h, "messagetype").is_some_and(|t| t.eq_ignore_ascii_case("status"))
+            })
+            .map(|(h, b)| (header(h, "from").unwrap_or("").to_string(), b.clone()))
+            .collect()
+    }
+
     /// Requests per verb name.
     pub fn requests(&self, verb: &str) -> u64 {
         self.inner().requests.get(verb).copied().unwrap_or(0)
