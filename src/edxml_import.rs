@@ -6,6 +6,7 @@ use chrono::Datelike;
 
 use crate::decree30::{Evidence, Field, Metadata, Warning, canonical_symbol, strip_vv};
 use crate::doctypes::DocTypeTable;
+use crate::markings;
 use crate::extract::{self, ExtractError, Extraction, TextSource, sha256_hex};
 use crate::text::{fold, normalize, sentence_case};
 
@@ -157,46 +158,21 @@ fn has_signature_dictionary(pdf: &[u8]) -> bool {
     pdf.windows(10).any(|w| w == b"/ByteRange")
 }
 
-/// Secrecy and circulation markings carried in the header (`OtherInfo`, `TypeDetail`):
-/// the values some e-office systems put there ("Mật", "Độ mật: Tối mật", "Lưu hành nội
-/// bộ"). A word like "bí mật" inside a sentence is not a marking.
-pub fn header_markings(h: &edxml::MessageHeader) -> (Option<String>, bool) {
-    let mut secrecy: Option<String> = None;
-    let mut internal = false;
-    let values = [
-        &h.other_info.priority,
-        &h.other_info.sphere_of_promulgation,
-        &h.other_info.direction,
-        &h.type_detail,
-    ];
-    for value in values.into_iter().flatten() {
-        let folded = fold(value).to_lowercase();
-        let bare = folded
-            .trim()
-            .trim_start_matches("do mat")
-            .trim_start_matches(':')
-            .trim();
-        let level = match bare {
-            "tuyet mat" => Some("TUYỆT MẬT"),
-            "toi mat" => Some("TỐI MẬT"),
-            "mat" => Some("MẬT"),
-            _ => None,
-        };
-        if let Some(level) = level {
-            // The strongest marking wins.
-            let rank = |s: &str| ["MẬT", "TỐI MẬT", "TUYỆT MẬT"].iter().position(|l| *l == s);
-            if secrecy
-                .as_deref()
-                .is_none_or(|current| rank(level) > rank(current))
-            {
-                secrecy = Some(level.to_string());
-            }
-        }
-        if folded.contains("luu hanh noi bo") || bare == "noi bo" {
-            internal = true;
-        }
-    }
-    (secrecy, internal)
+/// Secrecy and circulation markings written in the package header's free-text fields
+/// (`OtherInfo` and `DocumentType/TypeDetail`), graded by [`markings::label_finding`]:
+/// a certain marking makes the record classified or internal, a marking-like value holds
+/// it for a clerk.
+pub fn header_markings(h: &edxml::MessageHeader) -> Vec<markings::Finding> {
+    [
+        // Some producers write words instead of the urgency code, a secrecy level among them.
+        ("OtherInfo/Priority", &h.other_info.priority),
+        ("OtherInfo/SphereOfPromulgation", &h.other_info.sphere_of_promulgation),
+        ("OtherInfo/Direction", &h.other_info.direction),
+        ("DocumentType/TypeDetail", &h.type_detail),
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| markings::label_finding(field, value.as_deref()?))
+    .collect()
 }
 
 /// Reads an edXML package: header metadata, and text (and any missing fields) from the
@@ -504,16 +480,7 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
             }
         }
     }
-    let (secrecy, internal) = header_markings(h);
-    if let Some(level) = secrecy
-        && metadata.secrecy.value.is_none()
-    {
-        metadata.secrecy = Field::found(level.clone(), 0.99, header_evidence("OtherInfo", &level));
-    }
-    if internal && metadata.internal_circulation.value != Some(true) {
-        metadata.internal_circulation =
-            Field::found(true, 0.99, header_evidence("OtherInfo", "Lưu hành nội bộ"));
-    }
+    crate::decree30::apply_markings(&mut metadata, header_markings(h));
     let (sha256, size, media_type) = match &file {
         Some(f) => (
             sha256_hex(&f.bytes),
@@ -559,4 +526,44 @@ fn media_type_static(media_type: &str) -> &'static str {
     .into_iter()
     .find(|t| *t == media_type)
     .unwrap_or("application/octet-stream")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::markings::{Grade, Marking, SecrecyLevel};
+
+    /// Header values and the grade the package's markings get: (field, value, expected).
+    #[test]
+    fn header_fields_are_graded_like_any_marking() {
+        let secret = |l| Some(Grade::Certain(Marking::Secret(l)));
+        let internal = Some(Grade::Certain(Marking::Internal));
+        let cases: &[(&str, &str, Option<Grade>)] = &[
+            ("sphere", "Mật", secret(SecrecyLevel::Mat)),
+            ("sphere", "TỐI MẬT", secret(SecrecyLevel::ToiMat)),
+            ("type_detail", "Độ mật: Tuyệt mật", secret(SecrecyLevel::TuyetMat)),
+            ("direction", "Lưu hành nội bộ", internal),
+            ("sphere", "T À I  L I Ệ U  L Ư U  H À N H  N Ộ I  B Ộ", internal),
+            ("priority", "MAT", Some(Grade::Uncertain)),
+            ("sphere", "Độ mật:", Some(Grade::Uncertain)),
+            ("priority", "1", None),
+            ("priority", "Hỏa tốc", None),
+            ("sphere", "Toàn tỉnh", None),
+            ("type_detail", "Quyết định cá biệt", None),
+        ];
+        for (field, value, expected) in cases {
+            let mut h = edxml::MessageHeader::default();
+            let slot = match *field {
+                "sphere" => &mut h.other_info.sphere_of_promulgation,
+                "direction" => &mut h.other_info.direction,
+                "priority" => &mut h.other_info.priority,
+                _ => &mut h.type_detail,
+            };
+            *slot = Some(value.to_string());
+            let findings = header_markings(&h);
+            let got = findings.first().map(|f| f.grade);
+            assert_eq!(got, *expected, "{field} = {value:?}: {findings:?}");
+            assert!(findings.len() <= 1, "{findings:?}");
+        }
+    }
 }
