@@ -236,29 +236,46 @@ const MAX_FINDINGS: usize = 100;
 /// in reading order, then stamp, annotation and form-field lines, each with its page).
 pub fn detect(lines: &[Line]) -> Vec<Finding> {
     let locations = locations(lines);
-    let singles: Vec<Option<Hit>> = lines.iter().map(|l| classify(&l.text)).collect();
+    // Only a line holding a piece of a marking word can be (or help make) a marking.
+    let candidate: Vec<bool> = lines
+        .iter()
+        .map(|l| l.text.len() <= 4 * MAX_MARKING_LINE_CHARS && may_hold_marking(&l.text))
+        .collect();
+    let singles: Vec<Option<Hit>> = lines
+        .iter()
+        .zip(&candidate)
+        .map(|(l, &c)| if c { classify(&l.text) } else { None })
+        .collect();
     let mut findings = Vec::new();
     let mut consumed = vec![false; lines.len()];
 
     // Split markings: "TỐI" / "MẬT", "LƯU HÀNH" / "NỘI BỘ", "M" / "Ậ" / "T".
+    let letters: Vec<usize> = lines.iter().map(|l| compact_len(&l.text)).collect();
     for start in 0..lines.len() {
-        if consumed[start] {
+        if consumed[start] || letters[start] == 0 {
             continue;
         }
-        for end in (start + 2..=(start + SPLIT_MAX_LINES).min(lines.len())).rev() {
+        let same_place =
+            |j: usize| lines[j].page == lines[start].page && lines[j].origin == lines[start].origin;
+        // Lines after `start` short enough to be letters of a marking split one by one.
+        let mut short_end = start;
+        let mut short_letters = 0;
+        while short_end < lines.len()
+            && short_end - start < SPLIT_MAX_LINES
+            && (1..=SPLIT_PIECE_MAX_CHARS).contains(&letters[short_end])
+            && short_letters + letters[short_end] <= SPLIT_MAX_CHARS
+            && same_place(short_end)
+        {
+            short_letters += letters[short_end];
+            short_end += 1;
+        }
+        let pair_possible = start + 1 < lines.len()
+            && letters[start + 1] > 0
+            && same_place(start + 1)
+            && (candidate[start] || candidate[start + 1]);
+        let longest = short_end.max(if pair_possible { start + 2 } else { start });
+        for end in (start + 2..=longest).rev() {
             let window = &lines[start..end];
-            let same_place = window
-                .iter()
-                .all(|l| l.page == lines[start].page && l.origin == lines[start].origin);
-            let short = window.len() == 2
-                || window
-                    .iter()
-                    .all(|l| compact_len(&l.text) <= SPLIT_PIECE_MAX_CHARS)
-                    && window.iter().map(|l| compact_len(&l.text)).sum::<usize>()
-                        <= SPLIT_MAX_CHARS;
-            if !same_place || !short || window.iter().any(|l| compact_len(&l.text) == 0) {
-                continue;
-            }
             let joined = window
                 .iter()
                 .map(|l| l.text.trim())
@@ -585,15 +602,24 @@ fn prepare(normalized: &str) -> Prepared {
         offsets.push(offset);
         let lc = c.to_lowercase().next().unwrap_or(c);
         lower.push(lc);
-        let f = fold(&lc.to_string());
-        let mut fc = f.chars();
-        let ascii = match (fc.next(), fc.next()) {
-            _ if c == '\u{FFFD}' || c == '?' => '?',
-            _ if c.is_whitespace() => ' ',
-            _ if c.is_ascii() && !c.is_ascii_control() => c.to_ascii_lowercase(),
-            (Some(a), None) if a.is_ascii_alphanumeric() => a,
-            _ if c.is_alphanumeric() => 'x',
-            _ => '#',
+        let ascii = if c == '\u{FFFD}' || c == '?' {
+            '?'
+        } else if c.is_whitespace() {
+            ' '
+        } else if c.is_ascii() {
+            if c.is_ascii_control() {
+                '#'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        } else {
+            let f = fold(lc.encode_utf8(&mut [0; 4]));
+            let mut fc = f.chars();
+            match (fc.next(), fc.next()) {
+                (Some(a), None) if a.is_ascii_alphanumeric() => a,
+                _ if c.is_alphanumeric() => 'x',
+                _ => '#',
+            }
         };
         folded.push(ascii);
     }
@@ -792,10 +818,13 @@ fn classify(text: &str) -> Option<Hit> {
 /// [`classify`], `depth` pieces deep: a piece beside a marking is read as another marking
 /// only at the top level, so the work stays linear in the number of matches.
 fn classify_at(text: &str, depth: u8) -> Option<Hit> {
+    if text.len() > 4 * MAX_MARKING_LINE_CHARS || !may_hold_marking(text) {
+        return None;
+    }
     let normalized = normalize(text);
     // A marking and the header items it may share a line with are short; a longer line
     // is prose (and hostile lines must not cost more than linear time).
-    if normalized.chars().count() > MAX_MARKING_LINE_CHARS || !may_hold_marking(&normalized) {
+    if normalized.chars().count() > MAX_MARKING_LINE_CHARS {
         return None;
     }
     let p = prepare(&normalized);
@@ -853,8 +882,9 @@ fn classify_at(text: &str, depth: u8) -> Option<Hit> {
     })
 }
 
-/// Cheap pre-filter: the folded letters hold a piece of some marking word.
-fn may_hold_marking(normalized: &str) -> bool {
+/// Cheap pre-filter: the folded letters hold a piece of some marking word (any
+/// normalisation form: folding drops combining marks).
+fn may_hold_marking(text: &str) -> bool {
     const NEEDLES: &[&str] = &[
         "mat",
         "noib",
@@ -868,7 +898,7 @@ fn may_hold_marking(normalized: &str) -> bool {
         "internal",
         "notforpubli",
     ];
-    let compact: String = fold(normalized)
+    let compact: String = fold(text)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '?' || *c == '\u{FFFD}')
         .collect();
@@ -1123,7 +1153,7 @@ mod tests {
         assert!(classify(&"mật ".repeat(20_000)).is_none());
         // A marking on every line of many pages: a bounded list, certain ones kept.
         let mut lines = vec![Line::content("MẬT", 1, true)];
-        lines.extend((0..5_000).map(|i| Line::content("MẬT", 2 + i / 50, true)));
+        lines.extend((0..600).map(|i| Line::content("MẬT", 2 + i / 5, true)));
         let findings = detect(&lines);
         assert_eq!(findings.len(), MAX_FINDINGS);
         assert!(findings[0].is_certain());
