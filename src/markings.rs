@@ -153,11 +153,12 @@ pub struct Finding {
     pub grade: Grade,
     /// The exact text read (lines of a split marking joined with " / ").
     pub evidence: String,
+    /// 1-based page; 0 for a metadata value.
     pub page: u32,
     pub location: Location,
     /// Why this grade, in Vietnamese.
     pub reason: String,
-    /// Indices of the input lines the finding covers.
+    /// Indices of the lines given to [`detect`] that the finding covers (none for a label).
     pub lines: Vec<usize>,
     /// The finding covers its lines entirely (they are marking lines, not content).
     pub whole_lines: bool,
@@ -171,13 +172,12 @@ impl Finding {
     /// The reason a clerk reads when the document is held:
     /// "«M ậ t» (trang 1, đầu trang): viết không dấu…".
     pub fn describe(&self) -> String {
-        format!(
-            "«{}» (trang {}, {}): {}",
-            self.evidence,
-            self.page,
-            self.location.describe(),
-            self.reason
-        )
+        let place = match self.page {
+            // A metadata value has no page.
+            0 => self.location.describe().to_string(),
+            page => format!("trang {page}, {}", self.location.describe()),
+        };
+        format!("«{}» ({place}): {}", self.evidence, self.reason)
     }
 }
 
@@ -191,6 +191,28 @@ pub fn grade_label(value: &str) -> Option<Grade> {
         // A header field that says "Nội bộ" is the circulation field, not prose.
         Form::BareInternal { exact: true } => Grade::Certain(Marking::Internal),
         _ => Grade::Uncertain,
+    })
+}
+
+/// A finding for a metadata value (an e-office header field named `field`), ready for
+/// `decree30::apply_markings`: certain values set the marking, doubtful ones hold the
+/// document for review like any other doubt.
+pub fn label_finding(field: &str, value: &str) -> Option<Finding> {
+    let grade = grade_label(value)?;
+    let reason = match grade {
+        Grade::Certain(marking) => format!("trường {field} ghi {}", marking.label()),
+        Grade::Uncertain => format!(
+            "trường {field} có giá trị giống dấu chỉ độ mật / lưu hành nội bộ nhưng không rõ; văn thư kiểm tra"
+        ),
+    };
+    Some(Finding {
+        grade,
+        evidence: crate::text::tidy_line(normalize(value).trim()),
+        page: 0,
+        location: Location::Label,
+        reason,
+        lines: Vec::new(),
+        whole_lines: true,
     })
 }
 
@@ -1145,6 +1167,20 @@ mod tests {
         assert_eq!(grade_label("MAT"), Some(Grade::Uncertain));
         assert_eq!(grade_label("Thường"), None);
         assert_eq!(grade_label(""), None);
+    }
+
+    #[test]
+    fn header_values_become_findings() {
+        let certain = label_finding("OtherInfo", "Độ mật: Tối mật").expect("a finding");
+        assert_eq!(
+            certain.grade,
+            Grade::Certain(Marking::Secret(SecrecyLevel::ToiMat))
+        );
+        assert_eq!(certain.location, Location::Label);
+        let doubt = label_finding("TypeDetail", "MAT").expect("a finding");
+        assert_eq!(doubt.grade, Grade::Uncertain);
+        assert!(doubt.describe().contains("«MAT»"));
+        assert!(label_finding("TypeDetail", "Công văn").is_none());
     }
 
     #[test]
