@@ -153,11 +153,12 @@ pub struct Finding {
     pub grade: Grade,
     /// The exact text read (lines of a split marking joined with " / ").
     pub evidence: String,
+    /// 1-based page; 0 for a metadata value.
     pub page: u32,
     pub location: Location,
     /// Why this grade, in Vietnamese.
     pub reason: String,
-    /// Indices of the input lines the finding covers.
+    /// Indices of the lines given to [`detect`] that the finding covers (none for a label).
     pub lines: Vec<usize>,
     /// The finding covers its lines entirely (they are marking lines, not content).
     pub whole_lines: bool,
@@ -171,13 +172,12 @@ impl Finding {
     /// The reason a clerk reads when the document is held:
     /// "«M ậ t» (trang 1, đầu trang): viết không dấu…".
     pub fn describe(&self) -> String {
-        format!(
-            "«{}» (trang {}, {}): {}",
-            self.evidence,
-            self.page,
-            self.location.describe(),
-            self.reason
-        )
+        let place = match self.page {
+            // A metadata value has no page.
+            0 => self.location.describe().to_string(),
+            page => format!("trang {page}, {}", self.location.describe()),
+        };
+        format!("«{}» ({place}): {}", self.evidence, self.reason)
     }
 }
 
@@ -191,6 +191,28 @@ pub fn grade_label(value: &str) -> Option<Grade> {
         // A header field that says "Nội bộ" is the circulation field, not prose.
         Form::BareInternal { exact: true } => Grade::Certain(Marking::Internal),
         _ => Grade::Uncertain,
+    })
+}
+
+/// A finding for a metadata value (an e-office header field named `field`), ready for
+/// `decree30::apply_markings`: certain values set the marking, doubtful ones hold the
+/// document for review like any other doubt.
+pub fn label_finding(field: &str, value: &str) -> Option<Finding> {
+    let grade = grade_label(value)?;
+    let reason = match grade {
+        Grade::Certain(marking) => format!("trường {field} ghi {}", marking.label()),
+        Grade::Uncertain => format!(
+            "trường {field} có giá trị giống dấu chỉ độ mật / lưu hành nội bộ nhưng không rõ; văn thư kiểm tra"
+        ),
+    };
+    Some(Finding {
+        grade,
+        evidence: crate::text::tidy_line(normalize(value).trim()),
+        page: 0,
+        location: Location::Label,
+        reason,
+        lines: Vec::new(),
+        whole_lines: true,
     })
 }
 
@@ -236,29 +258,46 @@ const MAX_FINDINGS: usize = 100;
 /// in reading order, then stamp, annotation and form-field lines, each with its page).
 pub fn detect(lines: &[Line]) -> Vec<Finding> {
     let locations = locations(lines);
-    let singles: Vec<Option<Hit>> = lines.iter().map(|l| classify(&l.text)).collect();
+    // Only a line holding a piece of a marking word can be (or help make) a marking.
+    let candidate: Vec<bool> = lines
+        .iter()
+        .map(|l| l.text.len() <= 4 * MAX_MARKING_LINE_CHARS && may_hold_marking(&l.text))
+        .collect();
+    let singles: Vec<Option<Hit>> = lines
+        .iter()
+        .zip(&candidate)
+        .map(|(l, &c)| if c { classify(&l.text) } else { None })
+        .collect();
     let mut findings = Vec::new();
     let mut consumed = vec![false; lines.len()];
 
     // Split markings: "TỐI" / "MẬT", "LƯU HÀNH" / "NỘI BỘ", "M" / "Ậ" / "T".
+    let letters: Vec<usize> = lines.iter().map(|l| compact_len(&l.text)).collect();
     for start in 0..lines.len() {
-        if consumed[start] {
+        if consumed[start] || letters[start] == 0 {
             continue;
         }
-        for end in (start + 2..=(start + SPLIT_MAX_LINES).min(lines.len())).rev() {
+        let same_place =
+            |j: usize| lines[j].page == lines[start].page && lines[j].origin == lines[start].origin;
+        // Lines after `start` short enough to be letters of a marking split one by one.
+        let mut short_end = start;
+        let mut short_letters = 0;
+        while short_end < lines.len()
+            && short_end - start < SPLIT_MAX_LINES
+            && (1..=SPLIT_PIECE_MAX_CHARS).contains(&letters[short_end])
+            && short_letters + letters[short_end] <= SPLIT_MAX_CHARS
+            && same_place(short_end)
+        {
+            short_letters += letters[short_end];
+            short_end += 1;
+        }
+        let pair_possible = start + 1 < lines.len()
+            && letters[start + 1] > 0
+            && same_place(start + 1)
+            && (candidate[start] || candidate[start + 1]);
+        let longest = short_end.max(if pair_possible { start + 2 } else { start });
+        for end in (start + 2..=longest).rev() {
             let window = &lines[start..end];
-            let same_place = window
-                .iter()
-                .all(|l| l.page == lines[start].page && l.origin == lines[start].origin);
-            let short = window.len() == 2
-                || window
-                    .iter()
-                    .all(|l| compact_len(&l.text) <= SPLIT_PIECE_MAX_CHARS)
-                    && window.iter().map(|l| compact_len(&l.text)).sum::<usize>()
-                        <= SPLIT_MAX_CHARS;
-            if !same_place || !short || window.iter().any(|l| compact_len(&l.text) == 0) {
-                continue;
-            }
             let joined = window
                 .iter()
                 .map(|l| l.text.trim())
@@ -585,15 +624,24 @@ fn prepare(normalized: &str) -> Prepared {
         offsets.push(offset);
         let lc = c.to_lowercase().next().unwrap_or(c);
         lower.push(lc);
-        let f = fold(&lc.to_string());
-        let mut fc = f.chars();
-        let ascii = match (fc.next(), fc.next()) {
-            _ if c == '\u{FFFD}' || c == '?' => '?',
-            _ if c.is_whitespace() => ' ',
-            _ if c.is_ascii() && !c.is_ascii_control() => c.to_ascii_lowercase(),
-            (Some(a), None) if a.is_ascii_alphanumeric() => a,
-            _ if c.is_alphanumeric() => 'x',
-            _ => '#',
+        let ascii = if c == '\u{FFFD}' || c == '?' {
+            '?'
+        } else if c.is_whitespace() {
+            ' '
+        } else if c.is_ascii() {
+            if c.is_ascii_control() {
+                '#'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        } else {
+            let f = fold(lc.encode_utf8(&mut [0; 4]));
+            let mut fc = f.chars();
+            match (fc.next(), fc.next()) {
+                (Some(a), None) if a.is_ascii_alphanumeric() => a,
+                _ if c.is_alphanumeric() => 'x',
+                _ => '#',
+            }
         };
         folded.push(ascii);
     }
@@ -792,10 +840,13 @@ fn classify(text: &str) -> Option<Hit> {
 /// [`classify`], `depth` pieces deep: a piece beside a marking is read as another marking
 /// only at the top level, so the work stays linear in the number of matches.
 fn classify_at(text: &str, depth: u8) -> Option<Hit> {
+    if text.len() > 4 * MAX_MARKING_LINE_CHARS || !may_hold_marking(text) {
+        return None;
+    }
     let normalized = normalize(text);
     // A marking and the header items it may share a line with are short; a longer line
     // is prose (and hostile lines must not cost more than linear time).
-    if normalized.chars().count() > MAX_MARKING_LINE_CHARS || !may_hold_marking(&normalized) {
+    if normalized.chars().count() > MAX_MARKING_LINE_CHARS {
         return None;
     }
     let p = prepare(&normalized);
@@ -853,8 +904,9 @@ fn classify_at(text: &str, depth: u8) -> Option<Hit> {
     })
 }
 
-/// Cheap pre-filter: the folded letters hold a piece of some marking word.
-fn may_hold_marking(normalized: &str) -> bool {
+/// Cheap pre-filter: the folded letters hold a piece of some marking word (any
+/// normalisation form: folding drops combining marks).
+fn may_hold_marking(text: &str) -> bool {
     const NEEDLES: &[&str] = &[
         "mat",
         "noib",
@@ -868,7 +920,7 @@ fn may_hold_marking(normalized: &str) -> bool {
         "internal",
         "notforpubli",
     ];
-    let compact: String = fold(normalized)
+    let compact: String = fold(text)
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '?' || *c == '\u{FFFD}')
         .collect();
@@ -1118,12 +1170,26 @@ mod tests {
     }
 
     #[test]
+    fn header_values_become_findings() {
+        let certain = label_finding("OtherInfo", "Độ mật: Tối mật").expect("a finding");
+        assert_eq!(
+            certain.grade,
+            Grade::Certain(Marking::Secret(SecrecyLevel::ToiMat))
+        );
+        assert_eq!(certain.location, Location::Label);
+        let doubt = label_finding("TypeDetail", "MAT").expect("a finding");
+        assert_eq!(doubt.grade, Grade::Uncertain);
+        assert!(doubt.describe().contains("«MAT»"));
+        assert!(label_finding("TypeDetail", "Công văn").is_none());
+    }
+
+    #[test]
     fn hostile_input_is_bounded() {
         // A long line of markings is prose, read in linear time.
         assert!(classify(&"mật ".repeat(20_000)).is_none());
         // A marking on every line of many pages: a bounded list, certain ones kept.
         let mut lines = vec![Line::content("MẬT", 1, true)];
-        lines.extend((0..5_000).map(|i| Line::content("MẬT", 2 + i / 50, true)));
+        lines.extend((0..600).map(|i| Line::content("MẬT", 2 + i / 5, true)));
         let findings = detect(&lines);
         assert_eq!(findings.len(), MAX_FINDINGS);
         assert!(findings[0].is_certain());
