@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::blob::{BlobStore, PutOutcome};
+use crate::blob::{BlobGuard, BlobStore};
 use crate::config::Settings;
 use crate::doctypes::DocTypeTable;
 use crate::extract::{self, Extraction, sha256_hex};
@@ -139,8 +139,10 @@ impl Ingestor<'_> {
             Err(e) => return failed(Some(sha256), e.to_string()),
         }
         let types = self.types;
+        let budget = self.settings.extraction.budget();
+        // Off the async threads; the budget stops a hostile file on this thread.
         let extraction = match tokio::task::spawn_blocking(move || {
-            let result = extract::extract_pdf(&bytes, types);
+            let result = extract::extract_pdf_within(&bytes, types, budget);
             (result, bytes)
         })
         .await
@@ -177,16 +179,13 @@ impl Ingestor<'_> {
             policy::Request::Hold
         };
         let decision = policy::decide(x, &self.settings.publication, request);
-        let blob_created = {
-            let blobs = self.blobs.clone();
-            let sha = x.sha256.clone();
-            let owned = bytes.to_vec();
-            tokio::task::spawn_blocking(move || blobs.put(&sha, &owned))
-                .await
-                .map_err(|e| format!("blob write panicked: {e}"))?
-                .map_err(|e| format!("không ghi được tệp vào kho (blob store: {e})"))?
-                == PutOutcome::Created
-        };
+        // Announced before it is written, so that a crash before the record commits
+        // leaves nothing the next run does not clean up.
+        let mut guard = BlobGuard::new(self.store, self.blobs);
+        if let Err(e) = guard.put(&x.sha256, bytes).await {
+            guard.abandon().await;
+            return Err(e.to_string());
+        }
         let doc = new_document(
             x,
             &self.unit_code,
@@ -199,17 +198,19 @@ impl Ingestor<'_> {
                 original_name: path.file_name().map(|n| n.to_string_lossy().to_string()),
             },
         );
-        match self.store.insert_document(&doc).await {
-            Ok(id) => Ok(Outcome::New {
-                id,
-                status: decision.status.as_str().to_string(),
-                reason: decision.reason,
-            }),
+        let claims = guard.claim(&x.sha256);
+        match self.store.insert_document_claiming(&doc, &claims).await {
+            Ok(id) => {
+                guard.committed().await;
+                Ok(Outcome::New {
+                    id,
+                    status: decision.status.as_str().to_string(),
+                    reason: decision.reason,
+                })
+            }
             Err(e) => {
-                // The record did not commit: the blob we just wrote must not linger unreferenced.
-                if blob_created && matches!(self.store.file(&x.sha256).await, Ok(None)) {
-                    let _ = self.blobs.remove_unreferenced(&x.sha256);
-                }
+                // The record did not commit: the blob must not linger unreferenced.
+                guard.abandon().await;
                 Err(match e {
                     StoreError::Conflict { message, .. } => message,
                     other => other.to_string(),

@@ -76,6 +76,9 @@ pub fn decide(
     if extraction.internal_only() {
         blockers.push("Văn bản lưu hành nội bộ: không công khai".into());
     }
+    if let Some(budget) = extraction.budget_exceeded() {
+        blockers.push(budget.message.clone());
+    }
     if extraction.needs_ocr() {
         blockers.push("Bản quét chưa có văn bản: cần OCR và văn thư kiểm tra".into());
     }
@@ -89,7 +92,7 @@ pub fn decide(
     .into_iter()
     .filter_map(|(name, absent)| absent.then_some(name))
     .collect();
-    if !missing.is_empty() && !extraction.needs_ocr() {
+    if !missing.is_empty() && !extraction.needs_ocr() && extraction.budget_exceeded().is_none() {
         blockers.push(format!("Thiếu thông tin bắt buộc: {}", missing.join(", ")));
     }
     let personal = personal_data(&extraction.text);

@@ -78,6 +78,10 @@ pub enum StoreError {
     },
     #[error("không tìm thấy văn bản {0}")]
     NotFound(i64),
+    /// The record's blob was announced by an intent that is gone (swept as its holder's
+    /// expired or dead): the record is not committed; storing it again is safe.
+    #[error("tệp vừa ghi không còn được giữ cho văn bản này (blob intent {0} lost): cần lưu lại")]
+    BlobIntentLost(i64),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -472,9 +476,20 @@ impl Store {
     /// Inserts a document, its file row, text, warnings, citations and an audit entry in
     /// one transaction: either all of it is stored or none of it.
     pub async fn insert_document(&self, doc: &NewDocument) -> Result<i64, StoreError> {
+        self.insert_document_claiming(doc, &[]).await
+    }
+
+    /// [`Store::insert_document`], consuming in the same transaction the blob intents
+    /// (`crate::blob::BlobGuard::claim`) of the blobs the document references.
+    pub async fn insert_document_claiming(
+        &self,
+        doc: &NewDocument,
+        intents: &[i64],
+    ) -> Result<i64, StoreError> {
         let now = Utc::now();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            intents::claim_intents_tx!(tx, intents);
             let id = insert_document_tx!(tx, doc, now);
             tx.commit().await?;
             Ok(id)
@@ -761,6 +776,8 @@ impl Store {
 }
 
 // After the macros above, which it uses.
+mod intents;
+pub use intents::{BlobIntent, Holder, Release};
 mod sync;
 pub use sync::{
     PackageRecord, PackageState, SyncAction, SyncRun, SyncWrite, Tombstone, VersionRecord,

@@ -202,10 +202,21 @@ impl Store {
     /// Applies one package's effect and records it in the ledger as `stored`, in one
     /// transaction: after a crash either both happened or neither did.
     pub async fn apply_sync(&self, w: &SyncWrite) -> Result<Option<i64>, StoreError> {
+        self.apply_sync_claiming(w, &[]).await
+    }
+
+    /// [`Store::apply_sync`], consuming in the same transaction the blob intents of the
+    /// blobs the write references (`crate::blob::BlobGuard::claim`).
+    pub async fn apply_sync_claiming(
+        &self,
+        w: &SyncWrite,
+        intents: &[i64],
+    ) -> Result<Option<i64>, StoreError> {
         let now = Utc::now();
         let targets = serde_json::to_string(&w.targets).expect("json");
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            super::intents::claim_intents_tx!(tx, intents);
             let document_id: Option<i64> = match &w.action {
                 SyncAction::Record { document_id } => *document_id,
                 SyncAction::Insert { doc, replaces, replaced_by } => {
