@@ -257,3 +257,126 @@ async fn fsck_finds_planted_orphans_and_leftovers_and_repair_removes_only_those(
     let again = run(&data, &["fsck"]);
     assert!(again.status.success(), "{}", text(&again));
 }
+
+/// The guard's life cycle on one backend: commit, abandon, a referenced blob, a lost
+/// intent, orphans.
+async fn guard_conformance(store: Store) {
+    use vanban::blob::BlobGuard;
+    use vanban::store::StoreError;
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = BlobStore::open(dir.path()).unwrap();
+    let types = vanban::doctypes::DocTypeTable::builtin();
+    let settings = vanban::config::Settings::load(None, Vec::new())
+        .unwrap()
+        .settings;
+    let record = |n: usize| {
+        let bytes = decision(n);
+        let x = vanban::extract::extract_pdf(&bytes, types).unwrap();
+        let decision = vanban::policy::decide(
+            &x,
+            &settings.publication,
+            vanban::policy::Request::Hold,
+        );
+        let doc = vanban::ingest::new_document(
+            &x,
+            "000.46.24.H44",
+            &decision,
+            "test",
+            vanban::ingest::Origin {
+                source: "cli",
+                source_ref: None,
+                external_id: None,
+                original_name: None,
+            },
+        );
+        (bytes, x.sha256, doc)
+    };
+
+    // Committed: the record's transaction consumes the intent; the blob stays.
+    let (bytes, sha, doc) = record(1);
+    let mut guard = BlobGuard::new(&store, &blobs);
+    guard.put(&sha, &bytes).await.unwrap();
+    assert_eq!(store.blob_intents().await.unwrap().len(), 1, "announced first");
+    let claims = guard.claim(&sha);
+    store.insert_document_claiming(&doc, &claims).await.unwrap();
+    guard.committed().await;
+    assert!(store.blob_intents().await.unwrap().is_empty());
+    assert!(blobs.contains(&sha));
+
+    // Abandoned: the blob goes with its intent.
+    let (bytes2, sha2, _) = record(2);
+    let mut guard = BlobGuard::new(&store, &blobs);
+    guard.put(&sha2, &bytes2).await.unwrap();
+    assert!(blobs.contains(&sha2));
+    guard.abandon().await;
+    assert!(!blobs.contains(&sha2));
+    assert!(store.blob_intents().await.unwrap().is_empty());
+
+    // Abandoned on a blob a record references: the blob stays.
+    let mut guard = BlobGuard::new(&store, &blobs);
+    guard.put(&sha, &bytes).await.unwrap();
+    guard.abandon().await;
+    assert!(blobs.contains(&sha));
+
+    // Two writers of one blob: the first to give up leaves it to the other.
+    let mut first = BlobGuard::new(&store, &blobs);
+    let mut second = BlobGuard::new(&store, &blobs);
+    first.put(&sha2, &bytes2).await.unwrap();
+    second.put(&sha2, &bytes2).await.unwrap();
+    first.abandon().await;
+    assert!(blobs.contains(&sha2), "still announced by the second writer");
+    second.abandon().await;
+    assert!(!blobs.contains(&sha2));
+
+    // An intent swept from under its writer: the record cannot commit on a blob that
+    // may be gone, and nothing of it is stored.
+    let (bytes3, sha3, doc3) = record(3);
+    let mut guard = BlobGuard::new(&store, &blobs);
+    guard.put(&sha3, &bytes3).await.unwrap();
+    let intent = store.blob_intents().await.unwrap().remove(0);
+    let released = store
+        .release_intent(intent.id, &sha3, || blobs.remove_unreferenced(&sha3))
+        .await
+        .unwrap();
+    assert_eq!(released, vanban::store::Release::Removed);
+    let claims = guard.claim(&sha3);
+    let err = store
+        .insert_document_claiming(&doc3, &claims)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::BlobIntentLost(_)), "{err}");
+    assert!(store.document_id_for_file(&sha3).await.unwrap().is_none());
+    guard.abandon().await;
+
+    // Orphans go only when nothing wants them.
+    let orphan = b"%PDF-1.7 an orphan";
+    let orphan_sha = sha256_hex(orphan);
+    blobs.put(&orphan_sha, orphan).unwrap();
+    assert!(
+        !store
+            .remove_orphan(&sha, || blobs.remove_unreferenced(&sha))
+            .await
+            .unwrap()
+    );
+    assert!(blobs.contains(&sha));
+    assert!(
+        store
+            .remove_orphan(&orphan_sha, || blobs.remove_unreferenced(&orphan_sha))
+            .await
+            .unwrap()
+    );
+    assert!(!blobs.contains(&orphan_sha));
+    let referenced = store.referenced_blob_keys().await.unwrap();
+    assert_eq!(referenced.into_iter().collect::<Vec<_>>(), [sha]);
+}
+
+#[tokio::test]
+async fn the_blob_guard_behaves_the_same_on_sqlite_and_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("v.db").display());
+    guard_conformance(Store::connect(&url, 2).await.unwrap()).await;
+    if let Some(db) = crate::store::scratch_postgres().await {
+        guard_conformance(Store::connect(&db.url, 4).await.unwrap()).await;
+        db.drop().await;
+    }
+}
