@@ -376,7 +376,10 @@ pub async fn sweep(store: &Store, blobs: &BlobStore) -> Result<SweepReport, Stor
             Release::Gone => {}
         }
     }
-    for (path, stale) in blobs.part_files().map_err(|e| StoreError::Database(e.into()))? {
+    for (path, stale) in blobs
+        .part_files()
+        .map_err(|e| StoreError::Database(e.into()))?
+    {
         if stale {
             match fs::remove_file(&path) {
                 Ok(()) => report.parts_removed += 1,

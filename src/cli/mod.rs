@@ -660,7 +660,11 @@ fn run_bench_budget(
     let elapsed = started.elapsed();
     match result {
         Ok(x) => match x.budget_exceeded() {
-            Some(w) => println!("stopped after {:.2} s: {}", elapsed.as_secs_f64(), w.message),
+            Some(w) => println!(
+                "stopped after {:.2} s: {}",
+                elapsed.as_secs_f64(),
+                w.message
+            ),
             None => println!(
                 "read whole in {:.2} s ({} characters of text)",
                 elapsed.as_secs_f64(),
@@ -730,7 +734,9 @@ async fn run_fsck(settings: &Settings, repair: bool) -> anyhow::Result<ExitCode>
         orphans = kept;
     }
     for key in &orphans {
-        println!("orphan    {key}: in the blob store, referenced by no record, announced by no writer");
+        println!(
+            "orphan    {key}: in the blob store, referenced by no record, announced by no writer"
+        );
     }
     let stale_intents: Vec<_> = intents.iter().filter(|i| i.is_stale(now)).collect();
     for i in &stale_intents {

@@ -27,9 +27,9 @@ impl Default for Budget {
     /// The defaults of `config/default.toml` (`[extraction]`).
     fn default() -> Budget {
         Budget {
-            max_time: Duration::from_secs(60),
+            max_time: Duration::from_secs(30),
             max_pages: 5_000,
-            max_glyphs: 50_000_000,
+            max_glyphs: 20_000_000,
             max_decoded_bytes: 1 << 30,
         }
     }
@@ -113,7 +113,9 @@ impl Meter {
         let now = Instant::now();
         Meter {
             budget,
-            deadline: now.checked_add(budget.max_time).unwrap_or(now + Duration::from_secs(86_400 * 365)),
+            deadline: now
+                .checked_add(budget.max_time)
+                .unwrap_or(now + Duration::from_secs(86_400 * 365)),
             glyphs: Cell::new(0),
             decoded: Cell::new(0),
             since_clock: Cell::new(0),

@@ -97,8 +97,7 @@ pub fn extract_text(bytes: &[u8]) -> Result<PdfText, PdfError> {
 
 /// The document's `/Producer`, when it names one.
 pub fn producer(doc: &Document) -> Option<String> {
-    doc
-        .trailer
+    doc.trailer
         .get(b"Info")
         .ok()
         .and_then(|info| doc.dereference(info).ok())

@@ -289,7 +289,11 @@ pub fn amplified_pdf(pages: usize, draws_per_page: usize, glyphs_per_draw: usize
         form_content.extend_from_slice(&line);
         form_content.extend_from_slice(b") Tj ET\n");
         left -= n;
-        y = if y < 40.0 { PAGE_HEIGHT - 40.0 } else { y - 7.0 };
+        y = if y < 40.0 {
+            PAGE_HEIGHT - 40.0
+        } else {
+            y - 7.0
+        };
     }
     let mut form = Stream::new(
         dictionary! {

@@ -350,7 +350,10 @@ mod tests {
             pid,
             ..me.clone()
         };
-        assert!(!elsewhere.is_dead_here(), "another host's process is not judged");
+        assert!(
+            !elsewhere.is_dead_here(),
+            "another host's process is not judged"
+        );
         let tag = me.file_tag();
         assert_eq!(Holder::from_file_tag(&tag), Some(me));
         assert!(Holder::from_file_tag("zz").is_none());

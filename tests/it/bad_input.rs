@@ -307,7 +307,11 @@ async fn a_pdf_past_its_extraction_budget_is_kept_for_review_and_the_batch_goes_
 
     let cases: [(&str, &str, &str); 3] = [
         ("MAX_GLYPHS", "200000", "200 000 ký tự"),
-        ("MAX_DECODED_BYTES", "1000000", "1 000 000 byte nội dung giải nén"),
+        (
+            "MAX_DECODED_BYTES",
+            "1000000",
+            "1 000 000 byte nội dung giải nén",
+        ),
         ("MAX_PAGES", "100", "100 trang"),
     ];
     for (key, limit, described) in cases {
@@ -358,7 +362,10 @@ async fn a_pdf_past_its_extraction_budget_is_kept_for_review_and_the_batch_goes_
             warnings.iter().any(|(code, _)| code == "extraction_budget"),
             "{warnings:?}"
         );
-        assert!(blobs.contains(&vanban::extract::sha256_hex(&heavy)), "the file is kept");
+        assert!(
+            blobs.contains(&vanban::extract::sha256_hex(&heavy)),
+            "the file is kept"
+        );
 
         let Outcome::New { status, .. } = &outcomes[1].outcome else {
             panic!("{key}: the next file is ingested: {:?}", outcomes[1]);

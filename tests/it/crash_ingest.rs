@@ -89,7 +89,10 @@ async fn killing_ingest_at_random_points_leaves_no_orphan_and_stores_every_file_
     assert!(run(&data, &["migrate"]).status.success());
     while kills < KILLS {
         cycles += 1;
-        assert!(cycles <= 120, "only {kills} kills landed in {cycles} cycles");
+        assert!(
+            cycles <= 120,
+            "only {kills} kills landed in {cycles} cycles"
+        );
         for _ in 0..BATCH {
             let bytes = decision(written.len() + 1);
             std::fs::write(inbox.join(format!("{:04}.pdf", written.len())), &bytes).unwrap();
@@ -225,9 +228,18 @@ async fn fsck_finds_planted_orphans_and_leftovers_and_repair_removes_only_those(
     assert!(out.contains(&format!("for {abandoned}")), "{out}");
     assert!(out.contains(&format!("for {referenced}")), "{out}");
     assert!(out.contains(&format!("writing   {in_progress}")), "{out}");
-    assert!(out.contains(&format!("leftover  {}", dead_part.display())), "{out}");
-    assert!(out.contains(&format!("leftover  {}", old_part.display())), "{out}");
-    assert!(!out.contains(&format!("leftover  {}", live_part.display())), "{out}");
+    assert!(
+        out.contains(&format!("leftover  {}", dead_part.display())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("leftover  {}", old_part.display())),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&format!("leftover  {}", live_part.display())),
+        "{out}"
+    );
     assert!(!out.contains(&format!("orphan    {in_progress}")), "{out}");
     assert!(blobs.contains(&orphan), "fsck alone changes nothing");
 
@@ -251,7 +263,7 @@ async fn fsck_finds_planted_orphans_and_leftovers_and_repair_removes_only_those(
         .into_iter()
         .map(|i| i.sha256)
         .collect();
-    assert_eq!(left, [in_progress.clone()]);
+    assert_eq!(left, std::slice::from_ref(&in_progress));
     store.close().await;
     std::fs::remove_file(&live_part).unwrap();
     let again = run(&data, &["fsck"]);
@@ -272,11 +284,8 @@ async fn guard_conformance(store: Store) {
     let record = |n: usize| {
         let bytes = decision(n);
         let x = vanban::extract::extract_pdf(&bytes, types).unwrap();
-        let decision = vanban::policy::decide(
-            &x,
-            &settings.publication,
-            vanban::policy::Request::Hold,
-        );
+        let decision =
+            vanban::policy::decide(&x, &settings.publication, vanban::policy::Request::Hold);
         let doc = vanban::ingest::new_document(
             &x,
             "000.46.24.H44",
@@ -296,7 +305,11 @@ async fn guard_conformance(store: Store) {
     let (bytes, sha, doc) = record(1);
     let mut guard = BlobGuard::new(&store, &blobs);
     guard.put(&sha, &bytes).await.unwrap();
-    assert_eq!(store.blob_intents().await.unwrap().len(), 1, "announced first");
+    assert_eq!(
+        store.blob_intents().await.unwrap().len(),
+        1,
+        "announced first"
+    );
     let claims = guard.claim(&sha);
     store.insert_document_claiming(&doc, &claims).await.unwrap();
     guard.committed().await;
@@ -324,7 +337,10 @@ async fn guard_conformance(store: Store) {
     first.put(&sha2, &bytes2).await.unwrap();
     second.put(&sha2, &bytes2).await.unwrap();
     first.abandon().await;
-    assert!(blobs.contains(&sha2), "still announced by the second writer");
+    assert!(
+        blobs.contains(&sha2),
+        "still announced by the second writer"
+    );
     second.abandon().await;
     assert!(!blobs.contains(&sha2));
 
