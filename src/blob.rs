@@ -272,12 +272,13 @@ impl BlobGuard {
         Ok(())
     }
 
-    /// The intents of `sha256`, to be consumed by the record's transaction (which
-    /// references that blob).
+    /// The intents of `sha256` not claimed yet, to be consumed by the record's
+    /// transaction (which references that blob). Claiming a blob twice (a package without
+    /// attachment is also the record's file) yields its intents once.
     pub fn claim(&mut self, sha256: &str) -> Vec<i64> {
         self.intents
             .iter_mut()
-            .filter(|(_, sha, _)| sha == sha256)
+            .filter(|(_, sha, claimed)| sha == sha256 && !claimed)
             .map(|(id, _, claimed)| {
                 *claimed = true;
                 *id

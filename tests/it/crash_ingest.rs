@@ -311,6 +311,7 @@ async fn guard_conformance(store: Store) {
         "announced first"
     );
     let claims = guard.claim(&sha);
+    assert!(guard.claim(&sha).is_empty(), "claimed once");
     store.insert_document_claiming(&doc, &claims).await.unwrap();
     guard.committed().await;
     assert!(store.blob_intents().await.unwrap().is_empty());
