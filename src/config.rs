@@ -55,6 +55,22 @@ pub struct StorageSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExtractionSettings {
     pub max_file_bytes: u64,
+    pub max_seconds: u64,
+    pub max_pages: u64,
+    pub max_glyphs: u64,
+    pub max_decoded_bytes: u64,
+}
+
+impl ExtractionSettings {
+    /// The per-document extraction budget these settings describe.
+    pub fn budget(&self) -> crate::pdf::Budget {
+        crate::pdf::Budget {
+            max_time: std::time::Duration::from_secs(self.max_seconds),
+            max_pages: self.max_pages,
+            max_glyphs: self.max_glyphs,
+            max_decoded_bytes: self.max_decoded_bytes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -395,6 +411,15 @@ mod tests {
         assert_eq!(loaded.settings.storage.max_connections, 3);
         assert_eq!(loaded.warnings.len(), 3, "{:?}", loaded.warnings);
         assert!(loaded.warnings.iter().any(|w| w.contains("server.colour")));
+    }
+
+    #[test]
+    fn the_default_budget_is_the_configured_default() {
+        let loaded = Settings::load(None, Vec::new()).unwrap();
+        assert_eq!(
+            loaded.settings.extraction.budget(),
+            crate::pdf::Budget::default()
+        );
     }
 
     #[test]

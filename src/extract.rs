@@ -48,9 +48,22 @@ pub struct Extraction {
     pub signatures: crate::signature::Verification,
 }
 
+/// Warning code of an extraction stopped by its budget ([`pdf::Budget`]); its message is
+/// the reason a clerk reads.
+pub const BUDGET_EXCEEDED: &str = "extraction_budget";
+/// How the reason of a record stored over budget begins (see [`budget_warning`]).
+pub const BUDGET_REASON: &str = "Trích xuất vượt giới hạn";
+
 impl Extraction {
+    /// No text layer to read: a scan waiting for OCR (not a file whose reading was cut
+    /// short by the budget, which OCR would not help).
     pub fn needs_ocr(&self) -> bool {
-        self.text_source == TextSource::None
+        self.text_source == TextSource::None && self.budget_exceeded().is_none()
+    }
+
+    /// The warning saying the extraction stopped at its budget, if it did.
+    pub fn budget_exceeded(&self) -> Option<&Warning> {
+        self.warnings.iter().find(|w| w.code == BUDGET_EXCEEDED)
     }
 
     pub fn classified(&self) -> bool {
@@ -331,10 +344,43 @@ fn stamp_lines(pdf: &pdf::PdfText) -> Vec<markings::Line> {
     out
 }
 
-/// Extracts text and metadata from a PDF's bytes, and verifies its signatures.
+/// Extracts text and metadata from a PDF's bytes, and verifies its signatures, within the
+/// process's extraction budget ([`pdf::Budget::global`]).
 pub fn extract_pdf(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, ExtractError> {
+    extract_pdf_within(bytes, types, pdf::Budget::global())
+}
+
+/// [`extract_pdf`] within `budget`. A file past its budget is not an error: it yields an
+/// extraction without text (`text_source` none) and a [`BUDGET_EXCEEDED`] warning, so that
+/// the file is kept for a clerk with the reason and the batch goes on.
+pub fn extract_pdf_within(
+    bytes: &[u8],
+    types: &DocTypeTable,
+    budget: pdf::Budget,
+) -> Result<Extraction, ExtractError> {
+    let meter = pdf::Meter::start(budget);
     let doc = pdf::load(bytes)?;
-    let pdf = pdf::extract_text_of(&doc)?;
+    let pdf = match pdf::extract_text_of(&doc, &meter) {
+        Ok(pdf) => pdf,
+        Err(PdfError::Budget(exceeded)) => {
+            // The signature check streams over the file's bytes (bounded by its size).
+            let signatures =
+                crate::signature::verify(bytes, Some(&doc), crate::signature::trust::global());
+            return Ok(Extraction {
+                sha256: sha256_hex(bytes),
+                size: bytes.len() as u64,
+                media_type: "application/pdf",
+                pages: u32::try_from(doc.get_pages().len()).unwrap_or(u32::MAX),
+                text: String::new(),
+                text_source: TextSource::None,
+                metadata: Metadata::default(),
+                warnings: vec![budget_warning(&exceeded)],
+                producer: pdf::producer(&doc),
+                signatures,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let signatures = crate::signature::verify(bytes, Some(&doc), crate::signature::trust::global());
     drop(doc);
     let lines = source_lines(&pdf);
@@ -455,6 +501,14 @@ pub fn extract_pdf(bytes: &[u8], types: &DocTypeTable) -> Result<Extraction, Ext
         producer: pdf.producer,
         signatures,
     })
+}
+
+/// The warning (and publication blocker) of an extraction stopped by its budget.
+pub fn budget_warning(exceeded: &pdf::BudgetExceeded) -> Warning {
+    Warning {
+        code: BUDGET_EXCEEDED,
+        message: format!("{BUDGET_REASON} ({exceeded}): văn thư kiểm tra"),
+    }
 }
 
 /// Characters of text that are not a signature stamp (a scan carries only the stamp).

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::blob::{BlobStore, PutOutcome};
+use crate::blob::{BlobGuard, BlobStore};
 use crate::config::Settings;
 use crate::doctypes::DocTypeTable;
 use crate::domain::{self, Arrival, Evidence, Holder, Placement};
@@ -148,8 +148,10 @@ impl Ingestor<'_> {
             Err(e) => return failed(Some(sha256), e.to_string()),
         }
         let types = self.types;
+        let budget = self.settings.extraction.budget();
+        // Off the async threads; the budget stops a hostile file on this thread.
         let extraction = match tokio::task::spawn_blocking(move || {
-            let result = extract::extract_pdf(&bytes, types);
+            let result = extract::extract_pdf_within(&bytes, types, budget);
             (result, bytes)
         })
         .await
@@ -205,28 +207,20 @@ impl Ingestor<'_> {
         if let Placement::Duplicate { of } = placement {
             return Ok(Outcome::Duplicate { id: of });
         }
-        let blob_created = {
-            let blobs = self.blobs.clone();
-            let sha = x.sha256.clone();
-            let owned = bytes.to_vec();
-            tokio::task::spawn_blocking(move || blobs.put(&sha, &owned))
-                .await
-                .map_err(|e| format!("blob write panicked: {e}"))?
-                .map_err(|e| format!("không ghi được tệp vào kho (blob store: {e})"))?
-                == PutOutcome::Created
-        };
-        let forget_blob = || async {
-            // Nothing refers to the blob we just wrote: it must not linger unreferenced.
-            if blob_created && matches!(self.store.file(&x.sha256).await, Ok(None)) {
-                let _ = self.blobs.remove_unreferenced(&x.sha256);
-            }
-        };
+        // Announced before it is written, so that a crash before the record commits
+        // leaves nothing the next run does not clean up.
+        let mut guard = BlobGuard::new(self.store, self.blobs);
+        if let Err(e) = guard.put(&x.sha256, bytes).await {
+            guard.abandon().await;
+            return Err(e.to_string());
+        }
+        let claims = guard.claim(&x.sha256);
         let stored = match placement {
             Placement::Duplicate { of } => return Ok(Outcome::Duplicate { id: of }),
             Placement::Supersede { record, copy } => {
                 let reason = domain::supersede_reason(record, copy);
                 self.store
-                    .supersede(record, &doc, &reason)
+                    .supersede(record, &doc, &reason, &claims)
                     .await
                     .map(|status| Outcome::Superseded {
                         id: record,
@@ -237,7 +231,7 @@ impl Ingestor<'_> {
             Placement::Conflict { with } => {
                 hold_as_conflict(&mut doc, with);
                 self.store
-                    .insert_document(&doc)
+                    .insert_document_claiming(&doc, &claims)
                     .await
                     .map(|id| Outcome::New {
                         id,
@@ -247,7 +241,7 @@ impl Ingestor<'_> {
             }
             Placement::New => self
                 .store
-                .insert_document(&doc)
+                .insert_document_claiming(&doc, &claims)
                 .await
                 .map(|id| Outcome::New {
                     id,
@@ -256,9 +250,13 @@ impl Ingestor<'_> {
                 }),
         };
         match stored {
-            Ok(outcome) => Ok(outcome),
+            Ok(outcome) => {
+                guard.committed().await;
+                Ok(outcome)
+            }
             Err(e) => {
-                forget_blob().await;
+                // The record did not commit: the blob must not linger unreferenced.
+                guard.abandon().await;
                 Err(match e {
                     StoreError::Conflict { message, .. } => message,
                     other => other.to_string(),

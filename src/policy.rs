@@ -94,6 +94,9 @@ pub fn decide(
             doubts.len() - MAX_DOUBTS_IN_REASON
         ));
     }
+    if let Some(budget) = extraction.budget_exceeded() {
+        blockers.push(budget.message.clone());
+    }
     if extraction.needs_ocr() {
         blockers.push("Bản quét chưa có văn bản: cần OCR và văn thư kiểm tra".into());
     }
@@ -107,7 +110,7 @@ pub fn decide(
     .into_iter()
     .filter_map(|(name, absent)| absent.then_some(name))
     .collect();
-    if !missing.is_empty() && !extraction.needs_ocr() {
+    if !missing.is_empty() && !extraction.needs_ocr() && extraction.budget_exceeded().is_none() {
         blockers.push(format!("Thiếu thông tin bắt buộc: {}", missing.join(", ")));
     }
     let personal = personal_data(&extraction.text);

@@ -102,8 +102,15 @@ pub enum Command {
     Migrate,
     /// Check the data directory, the database and optional external tools.
     Doctor,
-    /// Re-hash every blob and check that every stored file has its blob.
-    Fsck,
+    /// Re-hash every blob, check that every stored file has its blob, and find what
+    /// interrupted writes left behind (orphan blobs, dead writers' intents, tmp/*.part).
+    Fsck {
+        /// Remove orphan blobs (unreferenced and unannounced, checked again under lock),
+        /// dead or expired writers' intents and their blobs, and leftover tmp/*.part
+        /// files. A referenced blob is never removed.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Per-field accuracy against `*.expected.json` files beside the PDFs.
     Eval { dir: PathBuf },
     /// Benchmarks.
@@ -120,6 +127,18 @@ pub enum BenchCommand {
         dir: PathBuf,
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+    },
+    /// Time of one hostile PDF (each page draws a form of text many times) under the
+    /// configured extraction budget: where it stops, and how long that takes.
+    Budget {
+        #[arg(long, default_value_t = 5_000)]
+        pages: usize,
+        /// Glyphs each page shows (a form of 1,000 glyphs drawn glyphs/1,000 times).
+        #[arg(long, default_value_t = 100_000)]
+        glyphs_per_page: usize,
+        /// Also write the PDF here (to time `vanban extract` or `ingest` on it).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Fill the configured store with N generated public records (load tests, demos).
     Seed {
@@ -198,6 +217,8 @@ pub fn run() -> ExitCode {
         tracing::warn!("trust anchors: {problem}");
     }
     crate::signature::trust::install(anchors);
+    // Every extraction in this process (ingest, sync, extract) stops at this budget.
+    crate::pdf::budget::install(settings.extraction.budget());
 
     // Extraction and evaluation need no runtime or database.
     match &cli.command {
@@ -228,6 +249,14 @@ pub fn run() -> ExitCode {
                 }
             };
         }
+        Command::Bench {
+            what:
+                BenchCommand::Budget {
+                    pages,
+                    glyphs_per_page,
+                    out,
+                },
+        } => return run_bench_budget(*pages, *glyphs_per_page, out.as_deref(), types),
         _ => {}
     }
 
@@ -437,7 +466,7 @@ async fn run_async(
             unit,
         } => run_ingest(&paths, publish, unit, &settings, types).await,
         Command::Doctor => Ok(run_doctor(&settings).await),
-        Command::Fsck => run_fsck(&settings).await,
+        Command::Fsck { repair } => run_fsck(&settings, repair).await,
         Command::Extract { .. } | Command::Eval { .. } | Command::Bench { .. } => {
             unreachable!("handled before")
         }
@@ -555,9 +584,18 @@ async fn run_ingest(
             std::env::var("USER").unwrap_or_else(|_| "unknown".into())
         ),
     };
+    // What a run killed before its records committed left behind.
+    let swept = crate::blob::sweep(&store, &blobs).await?;
+    if swept != crate::blob::SweepReport::default() {
+        println!(
+            "cleaned up an interrupted run: {} blob intent(s), {} blob(s), {} temporary file(s)",
+            swept.intents, swept.blobs_removed, swept.parts_removed
+        );
+    }
     let bar = progress_bar(files.len() as u64);
     let (mut new, mut duplicate, mut failed) = (0usize, 0usize, walk_errors.len());
     let mut superseded = 0usize;
+    let mut over_budget = 0usize;
     for (path, reason) in &walk_errors {
         println!("failed     {}: {reason}", path.display());
     }
@@ -567,6 +605,9 @@ async fn run_ingest(
         let line = match &result.outcome {
             Outcome::New { id, status, reason } => {
                 new += 1;
+                if reason.contains(extract::BUDGET_REASON) {
+                    over_budget += 1;
+                }
                 format!("new        {} → #{id} [{status}] {reason}", path.display())
             }
             Outcome::Duplicate { id } => {
@@ -586,7 +627,14 @@ async fn run_ingest(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!("summary: {new} new, {duplicate} duplicate, {failed} failed, {superseded} superseded");
+    let budget_note = if over_budget > 0 {
+        format!(" ({over_budget} over the extraction budget, stored for review)")
+    } else {
+        String::new()
+    };
+    println!(
+        "summary: {new} new{budget_note}, {duplicate} duplicate, {failed} failed, {superseded} superseded"
+    );
     // Bring the public search index up to date now; a running server holds the index
     // and picks the changes up from the change log itself.
     match SearchIndex::open(&settings.index_dir()) {
@@ -610,16 +658,85 @@ async fn run_ingest(
     })
 }
 
-async fn run_fsck(settings: &Settings) -> anyhow::Result<ExitCode> {
+fn run_bench_budget(
+    pages: usize,
+    glyphs_per_page: usize,
+    out: Option<&std::path::Path>,
+    types: &'static DocTypeTable,
+) -> ExitCode {
+    let per_draw = glyphs_per_page.clamp(1, 1_000);
+    let draws = glyphs_per_page.div_ceil(per_draw);
+    let bytes = crate::pdf::writer::amplified_pdf(pages, draws, per_draw);
+    if let Some(path) = out
+        && let Err(e) = std::fs::write(path, &bytes)
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    let budget = crate::pdf::Budget::global();
+    println!(
+        "{} bytes, {pages} pages × {} glyphs ({} glyphs in all); budget: {} s, {} pages, {} glyphs, {} inflated bytes",
+        bytes.len(),
+        draws * per_draw,
+        pages as u64 * (draws * per_draw) as u64,
+        budget.max_time.as_secs(),
+        budget.max_pages,
+        budget.max_glyphs,
+        budget.max_decoded_bytes
+    );
+    let started = std::time::Instant::now();
+    let result = extract::extract_pdf(&bytes, types);
+    let elapsed = started.elapsed();
+    match result {
+        Ok(x) => match x.budget_exceeded() {
+            Some(w) => println!(
+                "stopped after {:.2} s: {}",
+                elapsed.as_secs_f64(),
+                w.message
+            ),
+            None => println!(
+                "read whole in {:.2} s ({} characters of text)",
+                elapsed.as_secs_f64(),
+                x.text.chars().count()
+            ),
+        },
+        Err(e) => println!("failed after {:.2} s: {e}", elapsed.as_secs_f64()),
+    }
+    ExitCode::SUCCESS
+}
+
+async fn run_fsck(settings: &Settings, repair: bool) -> anyhow::Result<ExitCode> {
     let store = open_store(settings).await?;
     let blobs = BlobStore::open(settings.blob_dir())?;
+    if repair {
+        let swept = crate::blob::sweep(&store, &blobs).await?;
+        for (what, n) in [
+            ("dead or expired blob intents withdrawn", swept.intents),
+            ("blobs of those intents removed", swept.blobs_removed),
+            ("leftover tmp/*.part files removed", swept.parts_removed),
+        ] {
+            if n > 0 {
+                println!("repaired  {n} {what}");
+            }
+        }
+    }
     let report = blobs.fsck(|_| {})?;
+    let referenced = store.referenced_blob_keys().await?;
+    let intents = store.blob_intents().await?;
+    let now = chrono::Utc::now();
+    let announced: std::collections::HashSet<&str> =
+        intents.iter().map(|i| i.sha256.as_str()).collect();
     let mut missing = Vec::new();
     for key in store.blob_keys().await? {
         if !blobs.contains(&key) {
             missing.push(key);
         }
     }
+    let mut orphans: Vec<&String> = report
+        .keys
+        .iter()
+        .filter(|k| !referenced.contains(*k) && !announced.contains(k.as_str()))
+        .collect();
     println!("checked {} blobs", report.checked);
     for key in &report.corrupt {
         println!("corrupt   {key}: content no longer matches its SHA-256");
@@ -630,8 +747,51 @@ async fn run_fsck(settings: &Settings) -> anyhow::Result<ExitCode> {
     for key in &missing {
         println!("missing   {key}: referenced by the database, absent from the blob store");
     }
+    if repair {
+        let mut kept = Vec::new();
+        for key in orphans {
+            // Checked again under the blob's lock: a record may have claimed it since.
+            if store
+                .remove_orphan(key, || blobs.remove_unreferenced(key))
+                .await?
+            {
+                println!("removed   {key}: orphan blob (no record, no writer)");
+            } else {
+                kept.push(key);
+            }
+        }
+        orphans = kept;
+    }
+    for key in &orphans {
+        println!(
+            "orphan    {key}: in the blob store, referenced by no record, announced by no writer"
+        );
+    }
+    let stale_intents: Vec<_> = intents.iter().filter(|i| i.is_stale(now)).collect();
+    for i in &stale_intents {
+        println!(
+            "leftover  intent #{} for {} by {}:{} (writer dead or expired)",
+            i.id, i.sha256, i.holder.host, i.holder.pid
+        );
+    }
+    for i in intents.iter().filter(|i| !i.is_stale(now)) {
+        println!(
+            "writing   {} by {}:{} (a record being stored)",
+            i.sha256, i.holder.host, i.holder.pid
+        );
+    }
+    for path in &report.leftovers {
+        println!("leftover  {}: interrupted write", path.display());
+    }
+    for path in &report.writing {
+        println!("writing   {}", path.display());
+    }
     store.close().await;
-    let ok = report.corrupt.is_empty() && missing.is_empty();
+    let ok = report.corrupt.is_empty()
+        && missing.is_empty()
+        && orphans.is_empty()
+        && stale_intents.is_empty()
+        && report.leftovers.is_empty();
     println!(
         "{}",
         if ok {

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use unicode_normalization::UnicodeNormalization;
 
+use super::budget::{BudgetExceeded, Meter};
 use super::fonts::{FontDecoder, LegacyEncoding, deref, number};
 use super::lexer::ContentLexer;
 
@@ -119,6 +120,7 @@ type FontKey = usize;
 
 struct Interpreter<'a> {
     doc: &'a Document,
+    meter: &'a Meter,
     fonts: HashMap<FontKey, FontDecoder<'a>>,
     out: PageGlyphs,
     forms_in_progress: HashSet<ObjectId>,
@@ -129,14 +131,35 @@ struct Interpreter<'a> {
     converted_fonts: HashSet<FontKey>,
 }
 
-/// Extracts the positioned glyphs of one page.
-pub fn page_glyphs(doc: &Document, page_id: ObjectId) -> Result<PageGlyphs, String> {
+/// Why a page's glyphs could not be read.
+#[derive(Debug)]
+pub enum PageError {
+    /// The page alone is broken; the rest of the document is read.
+    Unreadable(String),
+    /// The document's extraction budget is spent: stop reading it.
+    Budget(BudgetExceeded),
+}
+
+impl From<BudgetExceeded> for PageError {
+    fn from(e: BudgetExceeded) -> PageError {
+        PageError::Budget(e)
+    }
+}
+
+/// Extracts the positioned glyphs of one page, charging `meter` for the work.
+pub fn page_glyphs(
+    doc: &Document,
+    page_id: ObjectId,
+    meter: &Meter,
+) -> Result<PageGlyphs, PageError> {
     let content = doc
         .get_page_content_with_limit(page_id, MAX_CONTENT_BYTES)
-        .map_err(|e| format!("page content unreadable: {e}"))?;
+        .map_err(|e| PageError::Unreadable(format!("page content unreadable: {e}")))?;
+    meter.decoded(content.len())?;
     let resources = page_resources(doc, page_id);
     let mut interpreter = Interpreter {
         doc,
+        meter,
         fonts: HashMap::new(),
         out: PageGlyphs::default(),
         forms_in_progress: HashSet::new(),
@@ -146,7 +169,7 @@ pub fn page_glyphs(doc: &Document, page_id: ObjectId) -> Result<PageGlyphs, Stri
     let mut state = GraphicsState::default();
     interpreter.run(&content, &resources, &mut state, 0)?;
     let content_rotated = interpreter.out.rotated.len();
-    interpreter.run_annotations(page_id);
+    interpreter.run_annotations(page_id)?;
     let rotated_text = rotated_runs(&interpreter.out.rotated[..content_rotated]);
     if !rotated_text.is_empty() {
         interpreter.out.stamps.push(Stamp {
@@ -204,7 +227,7 @@ impl<'a> Interpreter<'a> {
         resources: &[&'a Dictionary],
         state: &mut GraphicsState,
         depth: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), BudgetExceeded> {
         let mut lexer = ContentLexer::new(content);
         let mut operands: Vec<Object> = Vec::with_capacity(8);
         let mut stack: Vec<GraphicsState> = Vec::new();
@@ -212,6 +235,7 @@ impl<'a> Interpreter<'a> {
         let mut tlm = IDENTITY;
 
         while let Some(operator) = lexer.next_operation(&mut operands) {
+            self.meter.tick()?;
             if self.out.glyphs.len() >= MAX_GLYPHS_PER_PAGE {
                 self.out.truncated = true;
                 return Ok(());
@@ -264,14 +288,14 @@ impl<'a> Interpreter<'a> {
                 b"Ts" => state.rise = num(0),
                 b"Tj" => {
                     if let Some(Object::String(bytes, _)) = operands.first() {
-                        self.show(bytes, state, &mut tm);
+                        self.show(bytes, state, &mut tm)?;
                     }
                 }
                 b"'" => {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
                     tm = tlm;
                     if let Some(Object::String(bytes, _)) = operands.first() {
-                        self.show(bytes, state, &mut tm);
+                        self.show(bytes, state, &mut tm)?;
                     }
                 }
                 b"\"" => {
@@ -280,14 +304,14 @@ impl<'a> Interpreter<'a> {
                     tlm = mul(&[1.0, 0.0, 0.0, 1.0, 0.0, -state.leading], &tlm);
                     tm = tlm;
                     if let Some(Object::String(bytes, _)) = operands.get(2) {
-                        self.show(bytes, state, &mut tm);
+                        self.show(bytes, state, &mut tm)?;
                     }
                 }
                 b"TJ" => {
                     if let Some(Object::Array(items)) = operands.first() {
                         for item in items {
                             match item {
-                                Object::String(bytes, _) => self.show(bytes, state, &mut tm),
+                                Object::String(bytes, _) => self.show(bytes, state, &mut tm)?,
                                 other => {
                                     if let Ok(adjust) = number(other) {
                                         let tx = -adjust / 1000.0
@@ -317,7 +341,7 @@ impl<'a> Interpreter<'a> {
         name: &[u8],
         state: &GraphicsState,
         depth: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), BudgetExceeded> {
         let doc = self.doc;
         let Some(reference) = resources.iter().find_map(|res| {
             let group = deref(doc, res.get(b"XObject")).ok()?.as_dict().ok()?;
@@ -326,8 +350,7 @@ impl<'a> Interpreter<'a> {
             return Ok(());
         };
         let mut form_state = state.clone();
-        self.run_form_object(reference, resources, &mut form_state, None, depth);
-        Ok(())
+        self.run_form_object(reference, resources, &mut form_state, None, depth)
     }
 
     /// Draws a Form XObject. `placement` maps the form's space onto the page for
@@ -339,21 +362,22 @@ impl<'a> Interpreter<'a> {
         state: &mut GraphicsState,
         placement: Option<[f32; 4]>,
         depth: usize,
-    ) {
+    ) -> Result<(), BudgetExceeded> {
         let doc = self.doc;
         // The object id lets us refuse a form that (indirectly) draws itself.
         let id = reference.as_reference().ok();
         let Ok(Object::Stream(stream)) = deref(doc, Ok(reference)) else {
-            return;
+            return Ok(());
         };
         if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Form") {
-            return;
+            return Ok(());
         }
         if let Some(id) = id
             && !self.forms_in_progress.insert(id)
         {
-            return;
+            return Ok(());
         }
+        let mut result = Ok(());
         if let Ok(content) = stream.get_plain_content_with_limit(MAX_CONTENT_BYTES) {
             let mut matrix = IDENTITY;
             if let Ok(array) = deref(doc, stream.dict.get(b"Matrix")).and_then(Object::as_array) {
@@ -371,20 +395,26 @@ impl<'a> Interpreter<'a> {
                 form_resources.push(own);
             }
             form_resources.extend_from_slice(parent_resources);
-            // A broken form must not lose the rest of the page.
-            let _ = self.run(&content, &form_resources, state, depth + 1);
+            // A broken form draws what it can without losing the rest of the page; only
+            // a spent budget stops the page (forms drawn again and again are the classic
+            // amplification, so each drawing is charged).
+            result = self
+                .meter
+                .decoded(content.len())
+                .and_then(|()| self.run(&content, &form_resources, state, depth + 1));
         }
         if let Some(id) = id {
             self.forms_in_progress.remove(&id);
         }
+        result
     }
 
     /// Text drawn by annotations: the e-office system often stamps the number and date of a
     /// signed document as a form field or free-text annotation, not in the page content.
-    fn run_annotations(&mut self, page_id: ObjectId) {
+    fn run_annotations(&mut self, page_id: ObjectId) -> Result<(), BudgetExceeded> {
         let doc = self.doc;
         let Ok(annotations) = doc.get_page_annotations(page_id) else {
-            return;
+            return Ok(());
         };
         for annotation in annotations {
             let flags = annotation.get(b"F").and_then(Object::as_i64).unwrap_or(0);
@@ -455,7 +485,7 @@ impl<'a> Interpreter<'a> {
             };
             let (glyphs_before, rotated_before) = (self.out.glyphs.len(), self.out.rotated.len());
             let mut state = GraphicsState::default();
-            self.run_form_object(normal, &[], &mut state, Some(rect), 0);
+            self.run_form_object(normal, &[], &mut state, Some(rect), 0)?;
             // The appearance is also kept as stamp text, so that a marking drawn by an
             // annotation is known to come from one.
             let mut text: Vec<String> = super::layout::lines_from_glyphs(
@@ -471,6 +501,7 @@ impl<'a> Interpreter<'a> {
             }
             self.push_stamp(kind, text.join("\n"));
         }
+        Ok(())
     }
 
     fn push_stamp(&mut self, kind: StampKind, text: String) {
@@ -496,14 +527,20 @@ impl<'a> Interpreter<'a> {
         Some(key)
     }
 
-    fn show(&mut self, bytes: &[u8], state: &GraphicsState, tm: &mut Matrix) {
+    fn show(
+        &mut self,
+        bytes: &[u8],
+        state: &GraphicsState,
+        tm: &mut Matrix,
+    ) -> Result<(), BudgetExceeded> {
         let Some(font) = state.font_key.and_then(|k| self.fonts.get(&k)) else {
-            return;
+            return Ok(());
         };
         let fs = state.font_size;
         let th = state.horizontal_scale;
         let font_key = state.font_key.unwrap_or_default();
         for code in font.codes(bytes) {
+            self.meter.glyph()?;
             let text = font.text(code);
             if code >= 0x80 && font.legacy_vietnamese_encoding().is_some() {
                 self.converted_fonts.insert(font_key);
@@ -551,6 +588,7 @@ impl<'a> Interpreter<'a> {
             }
             *tm = mul(&[1.0, 0.0, 0.0, 1.0, tx, 0.0], tm);
         }
+        Ok(())
     }
 }
 

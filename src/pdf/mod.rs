@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md ("Text extraction") for why this does not use `Document::extract_text`.
 
+pub mod budget;
 pub mod content;
 pub mod fonts;
 pub mod layout;
@@ -10,12 +11,10 @@ pub mod writer;
 
 use lopdf::Document;
 
+pub use budget::{Budget, BudgetExceeded, Limit, Meter};
 pub use content::{Glyph, Stamp, StampKind};
 pub use fonts::LegacyEncoding;
 pub use layout::Line;
-
-/// Refuse to open more than this many pages (a page tree bomb, not a document).
-pub const MAX_PAGES: usize = 5_000;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum PdfError {
@@ -27,8 +26,10 @@ pub enum PdfError {
     Corrupt(String),
     #[error("tệp PDF không có trang nào (the PDF has no pages)")]
     NoPages,
-    #[error("tệp PDF có quá nhiều trang ({0} > {MAX_PAGES})")]
-    TooManyPages(usize),
+    /// The extraction budget (pages, time, glyphs, inflated bytes) is spent: the file is
+    /// kept for a clerk rather than read to the end.
+    #[error("trích xuất vượt giới hạn ({0})")]
+    Budget(#[from] BudgetExceeded),
 }
 
 /// Text of one page, in reading order.
@@ -89,23 +90,16 @@ pub fn load(bytes: &[u8]) -> Result<Document, PdfError> {
     Ok(doc)
 }
 
-/// Extracts the text of every page. A page whose content cannot be read is reported on
-/// that page and does not fail the document.
+/// Extracts the text of every page within the process's budget ([`Budget::global`]). A
+/// page whose content cannot be read is reported on that page and does not fail the
+/// document.
 pub fn extract_text(bytes: &[u8]) -> Result<PdfText, PdfError> {
-    extract_text_of(&load(bytes)?)
+    extract_text_of(&load(bytes)?, &Meter::start(Budget::global()))
 }
 
-/// [`extract_text`] of a document already loaded (the caller keeps it for more work).
-pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
-    let pages = doc.get_pages();
-    if pages.is_empty() {
-        return Err(PdfError::NoPages);
-    }
-    if pages.len() > MAX_PAGES {
-        return Err(PdfError::TooManyPages(pages.len()));
-    }
-    let producer = doc
-        .trailer
+/// The document's `/Producer`, when it names one.
+pub fn producer(doc: &Document) -> Option<String> {
+    doc.trailer
         .get(b"Info")
         .ok()
         .and_then(|info| doc.dereference(info).ok())
@@ -115,13 +109,24 @@ pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
         .map(|raw| {
             lopdf::decode_text_string(&lopdf::Object::string_literal(raw.to_vec()))
                 .unwrap_or_default()
-        });
+        })
+}
 
+/// [`extract_text`] of a document already loaded (the caller keeps it for more work),
+/// charging `meter`; stops with [`PdfError::Budget`] once a limit is passed.
+pub fn extract_text_of(doc: &Document, meter: &Meter) -> Result<PdfText, PdfError> {
+    let pages = doc.get_pages();
+    if pages.is_empty() {
+        return Err(PdfError::NoPages);
+    }
+    meter.pages(pages.len())?;
+    let producer = producer(doc);
     let mut out = PdfText {
         pages: Vec::with_capacity(pages.len()),
         producer,
     };
     for (number, page_id) in pages {
+        meter.check_time()?;
         let (width, height) = page_size(doc, page_id);
         let has_images = doc
             .get_page_images(page_id)
@@ -134,7 +139,7 @@ pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
             has_images,
             ..PageText::default()
         };
-        match content::page_glyphs(doc, page_id) {
+        match content::page_glyphs(doc, page_id, meter) {
             Ok(glyphs) => {
                 page.char_count = glyphs
                     .glyphs
@@ -148,7 +153,8 @@ pub fn extract_text_of(doc: &Document) -> Result<PdfText, PdfError> {
                     page.error = Some("too many glyphs on the page; text truncated".into());
                 }
             }
-            Err(e) => page.error = Some(e),
+            Err(content::PageError::Unreadable(e)) => page.error = Some(e),
+            Err(content::PageError::Budget(e)) => return Err(e.into()),
         }
         out.pages.push(page);
     }

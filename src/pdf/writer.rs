@@ -264,6 +264,79 @@ pub fn write_pdf(pages: &[Vec<TextRun>], title: &str) -> Vec<u8> {
     out
 }
 
+/// A small PDF that costs a great deal to read: each of `pages` pages draws the same Form
+/// XObject `draws_per_page` times, and the form shows `glyphs_per_draw` characters in
+/// lines of 100. All pages share one content stream, so 5,000 pages × 100 draws × 1,000
+/// glyphs (500 million glyphs) fit in a few hundred kilobytes: the classic amplification
+/// the extraction budget ([`crate::pdf::Budget`]) stops.
+pub fn amplified_pdf(pages: usize, draws_per_page: usize, glyphs_per_draw: usize) -> Vec<u8> {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font",
+        "Subtype" => "Type1",
+        "BaseFont" => "Helvetica",
+        "Encoding" => "WinAnsiEncoding",
+    });
+    let text = b"Noi dung lap lai nhieu lan trong mot tep nho de kiem tra gioi han trich xuat ";
+    let mut form_content = Vec::new();
+    let mut left = glyphs_per_draw;
+    let mut y = PAGE_HEIGHT - 40.0;
+    while left > 0 {
+        let n = left.min(100);
+        let line: Vec<u8> = text.iter().copied().cycle().take(n).collect();
+        form_content.extend_from_slice(format!("BT /F1 6 Tf 20 {y:.1} Td (").as_bytes());
+        form_content.extend_from_slice(&line);
+        form_content.extend_from_slice(b") Tj ET\n");
+        left -= n;
+        y = if y < 40.0 {
+            PAGE_HEIGHT - 40.0
+        } else {
+            y - 7.0
+        };
+    }
+    let mut form = Stream::new(
+        dictionary! {
+            "Type" => "XObject",
+            "Subtype" => "Form",
+            "BBox" => vec![0.into(), 0.into(), PAGE_WIDTH.into(), PAGE_HEIGHT.into()],
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+        },
+        form_content,
+    );
+    let _ = form.compress();
+    let form = doc.add_object(form);
+    let page_content = "q /X0 Do Q\n".repeat(draws_per_page).into_bytes();
+    let mut content = Stream::new(dictionary! {}, page_content);
+    let _ = content.compress();
+    let content = doc.add_object(content);
+    let resources = doc.add_object(dictionary! {
+        "Font" => dictionary! { "F1" => font },
+        "XObject" => dictionary! { "X0" => form },
+    });
+    let kids: Vec<Object> = (0..pages)
+        .map(|_| {
+            Object::from(doc.add_object(dictionary! {
+                "Type" => "Page",
+                "Parent" => pages_id,
+                "Contents" => content,
+                "Resources" => resources,
+                "MediaBox" => vec![0.into(), 0.into(), PAGE_WIDTH.into(), PAGE_HEIGHT.into()],
+            }))
+        })
+        .collect();
+    let count = kids.len() as i64;
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("in memory");
+    out
+}
+
 /// A PDF text string in UTF-16BE with its byte-order mark (any language).
 fn utf16_text(text: &str) -> Vec<u8> {
     let mut out = vec![0xFE, 0xFF];

@@ -81,6 +81,10 @@ pub enum StoreError {
     /// The publication rule refused the write (`domain::check_transition`).
     #[error("{0}")]
     Refused(#[from] crate::domain::Refusal),
+    /// The record's blob was announced by an intent that is gone (swept as its holder's
+    /// expired or dead): the record is not committed; storing it again is safe.
+    #[error("tệp vừa ghi không còn được giữ cho văn bản này (blob intent {0} lost): cần lưu lại")]
+    BlobIntentLost(i64),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -787,9 +791,20 @@ impl Store {
     /// Inserts a document, its file row, text, warnings, citations and an audit entry in
     /// one transaction: either all of it is stored or none of it.
     pub async fn insert_document(&self, doc: &NewDocument) -> Result<i64, StoreError> {
+        self.insert_document_claiming(doc, &[]).await
+    }
+
+    /// [`Store::insert_document`], consuming in the same transaction the blob intents
+    /// (`crate::blob::BlobGuard::claim`) of the blobs the document references.
+    pub async fn insert_document_claiming(
+        &self,
+        doc: &NewDocument,
+        intents: &[i64],
+    ) -> Result<i64, StoreError> {
         let now = Utc::now();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            intents::claim_intents_tx!(tx, intents);
             let id = insert_document_tx!(tx, doc, now);
             tx.commit().await?;
             Ok(id)
@@ -799,17 +814,21 @@ impl Store {
     /// Makes `doc` (a signed original) the current version of record `id`, which held an
     /// unsigned or broken copy of the same document (`domain::place`): the copy's file
     /// and fields stay in `document_versions`, the audit entry `superseded` says why, and
-    /// the status follows `domain::superseded_status`. Returns the new status.
+    /// the status follows `domain::superseded_status`. Returns the new status. `intents`
+    /// are the blob intents of the original's file (`BlobGuard::claim`), claimed in the
+    /// same transaction.
     pub async fn supersede(
         &self,
         id: i64,
         doc: &NewDocument,
         reason: &str,
+        intents: &[i64],
     ) -> Result<Status, StoreError> {
         let now = Utc::now();
         let decided = doc.status;
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            intents::claim_intents_tx!(tx, intents);
             let (_, status) = new_version_tx!(
                 tx,
                 id,
@@ -1168,6 +1187,8 @@ impl Store {
 }
 
 // After the macros above, which it uses.
+mod intents;
+pub use intents::{BlobIntent, Holder, Release};
 mod sync;
 pub use sync::{
     AttachmentRecord, AttachmentRole, NewAttachment, PackageRecord, PackageState, PendingStatus,

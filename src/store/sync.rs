@@ -280,10 +280,21 @@ impl Store {
     /// Applies one package's effect and records it in the ledger as `stored`, in one
     /// transaction: after a crash either both happened or neither did.
     pub async fn apply_sync(&self, w: &SyncWrite) -> Result<Option<i64>, StoreError> {
+        self.apply_sync_claiming(w, &[]).await
+    }
+
+    /// [`Store::apply_sync`], consuming in the same transaction the blob intents of the
+    /// blobs the write references (`crate::blob::BlobGuard::claim`).
+    pub async fn apply_sync_claiming(
+        &self,
+        w: &SyncWrite,
+        intents: &[i64],
+    ) -> Result<Option<i64>, StoreError> {
         let now = Utc::now();
         let targets = serde_json::to_string(&w.targets).expect("json");
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            super::intents::claim_intents_tx!(tx, intents);
             let document_id: Option<i64> = match &w.action {
                 SyncAction::Record { document_id } => *document_id,
                 SyncAction::Insert { doc, replaces, replaced_by } => {
@@ -756,17 +767,6 @@ impl Store {
             }
         });
         Ok(())
-    }
-
-    /// Whether any ledger row keeps this package blob.
-    pub async fn package_blob_referenced(&self, sha256: &str) -> Result<bool, StoreError> {
-        with_pool!(self, pool => {
-            let row = sqlx::query("SELECT 1 AS one FROM sync_packages WHERE package_sha256 = $1 LIMIT 1")
-                .bind(sha256)
-                .fetch_optional(pool)
-                .await?;
-            Ok(row.is_some())
-        })
     }
 
     pub async fn versions(&self, document_id: i64) -> Result<Vec<VersionRecord>, StoreError> {

@@ -340,6 +340,10 @@ impl SyncEngine {
             }
         };
         report.run_id = Some(run_id);
+        // Blobs announced by a process that died before its record committed.
+        if let Err(e) = crate::blob::sweep(&self.store, &self.blobs).await {
+            tracing::warn!(error = %e, "cannot sweep interrupted blob writes");
+        }
         // Keep the lease while working; if it is lost (this process stalled past its
         // expiry and another node took the job), stop at the next package.
         let lost = Arc::new(AtomicBool::new(false));
@@ -771,7 +775,7 @@ impl SyncEngine {
             .buffered(concurrency);
         let mut handled = 0usize;
         while let Some(item) = prepared.next().await {
-            let Some((name, claim, result)) = item else {
+            let Some((name, claim, mut result)) = item else {
                 continue;
             };
             handled += 1;
@@ -800,8 +804,8 @@ impl SyncEngine {
                 .is_some_and(|p| matches!(p.state, PackageState::Acked | PackageState::Stored));
             let outcome = if finished {
                 report.counts.duplicate += 1;
-                if let Ok(ready) = &result {
-                    self.discard_blobs(ready).await;
+                if let Ok(ready) = &mut result {
+                    ready.blobs.abandon().await;
                 }
                 Ok(())
             } else {
@@ -876,6 +880,7 @@ impl SyncEngine {
             &self.settings.ingest.default_unit,
             &self.settings.publication,
             self.types,
+            &self.store,
             &self.blobs,
             dry_run,
         )
@@ -890,12 +895,12 @@ impl SyncEngine {
         mode: Mode,
         report: &mut RunReport,
     ) -> Result<(), Failure> {
-        let ready = result?;
+        let mut ready = result?;
         let planned = package::plan(&ready, source, &self.store).await;
         let write = match planned {
             Ok(w) => w,
             Err(f) => {
-                self.discard_blobs(&ready).await;
+                ready.blobs.abandon().await;
                 return Err(f);
             }
         };
@@ -918,20 +923,30 @@ impl SyncEngine {
             count_outcome(&mut report.counts, &write.outcome, status);
             return Ok(());
         }
-        match self.store.apply_sync(&write).await {
+        // The ledger row keeps the package; an inserted or updated record keeps its file.
+        // A duplicate's file is referenced by nothing new: its intent is released after
+        // the commit (and the blob removed unless another record has it).
+        let mut claims = ready.blobs.claim(&ready.package_sha256);
+        if matches!(
+            write.action,
+            SyncAction::Insert { .. } | SyncAction::Update { .. } | SyncAction::Supersede { .. }
+        ) {
+            claims.extend(ready.blobs.claim(&ready.imported.extraction.sha256));
+            for attachment in &write.attachments {
+                claims.extend(ready.blobs.claim(&attachment.sha256));
+            }
+        }
+        match self.store.apply_sync_claiming(&write, &claims).await {
             Ok(_) => {
+                ready.blobs.committed().await;
                 count_outcome(&mut report.counts, &write.outcome, status);
-                if matches!(write.action, SyncAction::Record { .. }) {
-                    // Nothing refers to a duplicate's file; its package is in the ledger.
-                    self.discard_document_blob(&ready).await;
-                }
                 if let Some(n) = &self.on_change {
                     n.notify_one();
                 }
                 Ok(())
             }
             Err(e) => {
-                self.discard_blobs(&ready).await;
+                ready.blobs.abandon().await;
                 Err(e.into())
             }
         }
@@ -975,37 +990,6 @@ impl SyncEngine {
             Err(e) => {
                 tracing::error!(error = %e, package_id, "cannot record a package failure");
                 PackageState::Failed
-            }
-        }
-    }
-
-    /// Removes blobs this package created that nothing refers to (it was not committed).
-    async fn discard_blobs(&self, ready: &Ready) {
-        for sha in &ready.created_blobs {
-            let referenced = if *sha == ready.package_sha256 {
-                self.store.package_blob_referenced(sha).await
-            } else {
-                match self.store.file(sha).await.map(|f| f.is_some()) {
-                    Ok(false) => self.store.attachment_blob_referenced(sha).await,
-                    other => other,
-                }
-            };
-            if matches!(referenced, Ok(false)) {
-                let _ = self.blobs.remove_unreferenced(sha);
-            }
-        }
-    }
-
-    async fn discard_document_blob(&self, ready: &Ready) {
-        let shas = std::iter::once(&ready.imported.extraction.sha256)
-            .chain(ready.imported.attachments.iter().map(|a| &a.sha256));
-        for sha in shas {
-            if ready.created_blobs.contains(sha)
-                && *sha != ready.package_sha256
-                && let Ok(None) = self.store.file(sha).await
-                && let Ok(false) = self.store.attachment_blob_referenced(sha).await
-            {
-                let _ = self.blobs.remove_unreferenced(sha);
             }
         }
     }

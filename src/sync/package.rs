@@ -4,7 +4,7 @@
 
 use edxml::BusinessKind;
 
-use crate::blob::{BlobStore, PutOutcome};
+use crate::blob::{BlobGuard, BlobStore};
 use crate::config::PublicationSettings;
 use crate::doctypes::DocTypeTable;
 use crate::domain::{self, Placement};
@@ -63,8 +63,9 @@ pub struct Ready {
     pub imported: ImportedPackage,
     pub decision: Decision,
     pub unit: String,
-    /// Blobs this package wrote that existed before nowhere (removed if it fails).
-    pub created_blobs: Vec<String>,
+    /// The blobs this package wrote, announced until its record commits (released, and
+    /// removed if nothing else wants them, when it does not).
+    pub blobs: BlobGuard,
 }
 
 impl Ready {
@@ -95,10 +96,11 @@ pub async fn prepare(
     default_unit: &str,
     publication: &PublicationSettings,
     types: &'static DocTypeTable,
+    store: &Store,
     blobs: &BlobStore,
     dry_run: bool,
 ) -> Result<Ready, Failure> {
-    let blobs = blobs.clone();
+    let mut guard = BlobGuard::new(store, blobs);
     let source = source.clone();
     let default_unit = default_unit.to_string();
     let publication = publication.clone();
@@ -139,27 +141,19 @@ pub async fn prepare(
                 reason: format!("{}: cần văn thư xem xét", imported.concerns.join("; ")),
             };
         }
-        let mut created_blobs = Vec::new();
         if !dry_run {
-            let mut keep = |sha: &str, data: &[u8]| -> Result<(), Failure> {
-                match blobs.put(sha, data) {
-                    Ok(PutOutcome::Created) => {
-                        created_blobs.push(sha.to_string());
-                        Ok(())
-                    }
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(Failure::transient(format!(
-                        "không ghi được tệp vào kho (blob store: {e})"
-                    ))),
-                }
-            };
+            let mut items: Vec<(&str, &[u8])> = Vec::new();
             if let Some(file) = &imported.file {
-                keep(&imported.extraction.sha256, &file.bytes)?;
+                items.push((imported.extraction.sha256.as_str(), file.bytes.as_slice()));
             }
             for extra in &imported.attachments {
-                keep(&extra.sha256, &extra.bytes)?;
+                items.push((extra.sha256.as_str(), extra.bytes.as_slice()));
             }
-            keep(&package_sha256, &bytes)?;
+            items.push((package_sha256.as_str(), bytes.as_slice()));
+            // On failure the guard, dropped, releases what it announced.
+            guard
+                .put_all_blocking(&items)
+                .map_err(|e| Failure::transient(e.to_string()))?;
         }
         Ok(Ready {
             package_id,
@@ -167,7 +161,7 @@ pub async fn prepare(
             imported,
             decision,
             unit,
-            created_blobs,
+            blobs: guard,
         })
     })
     .await

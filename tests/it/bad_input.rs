@@ -291,3 +291,111 @@ async fn a_batch_with_bad_and_vanishing_files_keeps_the_good_ones_only() {
     }
     store.close().await;
 }
+
+/// A small file that costs minutes to read (each page draws a form of text again and
+/// again) is stopped at the configured budget, stored for a clerk with the reason, and the
+/// next file of the batch is ingested normally.
+#[tokio::test]
+async fn a_pdf_past_its_extraction_budget_is_kept_for_review_and_the_batch_goes_on() {
+    let data = tempfile::tempdir().unwrap();
+    let inbox = tempfile::tempdir().unwrap();
+    // 400 pages × 20 draws × 1,000 glyphs: 8 million glyphs in a few kilobytes.
+    let heavy = vanban::pdf::writer::amplified_pdf(400, 20, 1_000);
+    assert!(heavy.len() < 64 * 1024, "{} bytes", heavy.len());
+    std::fs::write(inbox.path().join("01-amplified.pdf"), &heavy).unwrap();
+    std::fs::write(inbox.path().join("02-tcvn3.pdf"), tcvn3_decision()).unwrap();
+
+    let cases: [(&str, &str, &str); 3] = [
+        ("MAX_GLYPHS", "200000", "200 000 ký tự"),
+        (
+            "MAX_DECODED_BYTES",
+            "1000000",
+            "1 000 000 byte nội dung giải nén",
+        ),
+        ("MAX_PAGES", "100", "100 trang"),
+    ];
+    for (key, limit, described) in cases {
+        let data = data.path().join(key);
+        let loaded = Settings::load(
+            None,
+            [
+                (
+                    "VANBAN__STORAGE__DATA_DIR".to_string(),
+                    data.display().to_string(),
+                ),
+                (format!("VANBAN__EXTRACTION__{key}"), limit.to_string()),
+            ],
+        )
+        .unwrap();
+        let settings = loaded.settings;
+        std::fs::create_dir_all(&settings.storage.data_dir).unwrap();
+        let store = Store::connect(&settings.database_url(), 2).await.unwrap();
+        let blobs = BlobStore::open(settings.blob_dir()).unwrap();
+        let ingestor = Ingestor {
+            store: &store,
+            blobs: &blobs,
+            settings: &settings,
+            types: types(),
+            unit_code: "000.46.24.H44".into(),
+            publish: true,
+            actor: "test".into(),
+        };
+        let (files, _) = collect_files(&[inbox.path().to_path_buf()]);
+        let mut outcomes = Vec::new();
+        for path in &files {
+            outcomes.push(ingestor.ingest_file(path).await);
+        }
+        let Outcome::New { id, status, reason } = &outcomes[0].outcome else {
+            panic!("{key}: the heavy file is stored: {:?}", outcomes[0]);
+        };
+        assert_eq!(status, "needs_review", "{key}");
+        assert_eq!(
+            reason,
+            &format!("Trích xuất vượt giới hạn ({described}): văn thư kiểm tra"),
+            "{key}: the reason is the budget alone (not OCR, not missing fields)"
+        );
+        let record = store.get_document(*id).await.unwrap();
+        assert_eq!(record.fields.text_source, "none");
+        assert!(!record.fields.needs_ocr, "OCR would not help");
+        let warnings = store.warnings(*id).await.unwrap();
+        assert!(
+            warnings.iter().any(|(code, _)| code == "extraction_budget"),
+            "{warnings:?}"
+        );
+        assert!(
+            blobs.contains(&vanban::extract::sha256_hex(&heavy)),
+            "the file is kept"
+        );
+
+        let Outcome::New { status, .. } = &outcomes[1].outcome else {
+            panic!("{key}: the next file is ingested: {:?}", outcomes[1]);
+        };
+        let next = store
+            .get_document(match &outcomes[1].outcome {
+                Outcome::New { id, .. } => *id,
+                _ => unreachable!(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(next.fields.text_source, "text_layer", "{key}: {status}");
+        assert_eq!(next.fields.number_symbol.as_deref(), Some("116/QĐ-UBND"));
+        store.close().await;
+    }
+}
+
+/// The default budget never trips on an ordinary long document.
+#[test]
+fn the_default_budget_reads_an_ordinary_document_whole() {
+    let x = vanban::extract::extract_pdf_within(
+        &tcvn3_decision(),
+        types(),
+        vanban::pdf::Budget::default(),
+    )
+    .unwrap();
+    assert!(x.budget_exceeded().is_none());
+    let heavy = vanban::pdf::writer::amplified_pdf(3, 2, 1_000);
+    let x = vanban::extract::extract_pdf_within(&heavy, types(), vanban::pdf::Budget::default())
+        .unwrap();
+    assert!(x.budget_exceeded().is_none(), "6,000 glyphs are no attack");
+    assert_eq!(x.pages, 3);
+}

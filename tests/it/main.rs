@@ -4,6 +4,7 @@
 mod bad_input;
 mod browser;
 mod cli;
+mod crash_ingest;
 mod edxml_extract;
 mod fixtures;
 mod header_cases;

@@ -105,13 +105,14 @@ async fn sync(app: &TestApp, package_id: &str, bytes: Vec<u8>) -> (String, Optio
         unit: None,
         send_status: false,
     };
-    let ready = vanban::sync::package::prepare(
+    let mut ready = vanban::sync::package::prepare(
         package_id.into(),
         bytes,
         &source,
         "000.47.24.H44",
         &s.settings.publication,
         s.types,
+        &s.store,
         &s.blobs,
         false,
     )
@@ -123,6 +124,8 @@ async fn sync(app: &TestApp, package_id: &str, bytes: Vec<u8>) -> (String, Optio
         .map_err(|f| f.message)
         .unwrap();
     let id = s.store.apply_sync(&write).await.unwrap();
+    // The record committed: the guard lets go of what it announced.
+    ready.blobs.committed().await;
     if matches!(write.action, SyncAction::Record { .. }) {
         assert!(id.is_some(), "{package_id}: a duplicate names its record");
     }

@@ -253,7 +253,7 @@ async fn publication_conformance(store: &Store) {
     // leaves review for draft (`domain::superseded_status`); `a` stays the public one.
     original.status = Status::Draft;
     let status = store
-        .supersede(b, &original, "bản gốc thay bản sao")
+        .supersede(b, &original, "bản gốc thay bản sao", &[])
         .await
         .unwrap();
     assert_eq!(status, Status::Draft);
@@ -287,7 +287,7 @@ async fn publication_conformance(store: &Store) {
     let mut secret = with_facts(203, "500/QĐ-UBND", Status::Published, Some("Mật"), false);
     secret.text = "mật".into();
     assert!(matches!(
-        store.supersede(a, &secret, "x").await,
+        store.supersede(a, &secret, "x", &[]).await,
         Err(StoreError::Refused(Refusal::Classified(_)))
     ));
     assert_eq!(store.get_document(a).await.unwrap().version, 1);
