@@ -6,8 +6,8 @@ use chrono::Datelike;
 
 use crate::decree30::{Evidence, Field, Metadata, Warning, canonical_symbol, strip_vv};
 use crate::doctypes::DocTypeTable;
-use crate::markings;
 use crate::extract::{self, ExtractError, Extraction, TextSource, sha256_hex};
+use crate::markings;
 use crate::text::{fold, normalize, sentence_case};
 
 /// Does this look like an edXML package (rather than a PDF)?
@@ -166,7 +166,10 @@ pub fn header_markings(h: &edxml::MessageHeader) -> Vec<markings::Finding> {
     [
         // Some producers write words instead of the urgency code, a secrecy level among them.
         ("OtherInfo/Priority", &h.other_info.priority),
-        ("OtherInfo/SphereOfPromulgation", &h.other_info.sphere_of_promulgation),
+        (
+            "OtherInfo/SphereOfPromulgation",
+            &h.other_info.sphere_of_promulgation,
+        ),
         ("OtherInfo/Direction", &h.other_info.direction),
         ("DocumentType/TypeDetail", &h.type_detail),
     ]
@@ -541,9 +544,17 @@ mod tests {
         let cases: &[(&str, &str, Option<Grade>)] = &[
             ("sphere", "Mật", secret(SecrecyLevel::Mat)),
             ("sphere", "TỐI MẬT", secret(SecrecyLevel::ToiMat)),
-            ("type_detail", "Độ mật: Tuyệt mật", secret(SecrecyLevel::TuyetMat)),
+            (
+                "type_detail",
+                "Độ mật: Tuyệt mật",
+                secret(SecrecyLevel::TuyetMat),
+            ),
             ("direction", "Lưu hành nội bộ", internal),
-            ("sphere", "T À I  L I Ệ U  L Ư U  H À N H  N Ộ I  B Ộ", internal),
+            (
+                "sphere",
+                "T À I  L I Ệ U  L Ư U  H À N H  N Ộ I  B Ộ",
+                internal,
+            ),
             ("priority", "MAT", Some(Grade::Uncertain)),
             ("sphere", "Độ mật:", Some(Grade::Uncertain)),
             ("priority", "1", None),
