@@ -178,6 +178,72 @@ pub fn header_markings(h: &edxml::MessageHeader) -> Vec<markings::Finding> {
     .collect()
 }
 
+/// Why a further file served with the record needs a clerk's look first: a secrecy or
+/// circulation marking (certain or doubtful), personal data, or text that could not be
+/// read to check for them (a scan, a damaged or unknown file): when in doubt about
+/// secrecy, hold. Empty when the file was read and is clean.
+fn further_file_concerns(
+    name: &str,
+    media_type: &str,
+    bytes: &[u8],
+    types: &DocTypeTable,
+) -> Vec<String> {
+    let unreadable = |why: &str| {
+        vec![format!(
+            "Tệp kèm theo \"{name}\" không đọc được nội dung để kiểm tra dấu mật, thông tin cá nhân ({why})"
+        )]
+    };
+    let (text, findings) = if media_type == "application/pdf" {
+        match extract::extract_pdf(bytes, types) {
+            Ok(x) if x.needs_ocr() || x.budget_exceeded().is_some() => {
+                return unreadable("bản quét hoặc vượt giới hạn trích xuất");
+            }
+            Ok(x) => (x.text, x.metadata.markings),
+            Err(e) => return unreadable(&e.to_string()),
+        }
+    } else if let Some(kind) = crate::office_text::OfficeKind::of(media_type, bytes) {
+        match crate::office_text::text_of(kind, bytes) {
+            Ok(text) => {
+                let text = normalize(&text);
+                let lines: Vec<markings::Line> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .enumerate()
+                    .map(|(i, l)| markings::Line::content(l, 1, i == 0))
+                    .collect();
+                let findings = markings::detect(&lines);
+                (text, findings)
+            }
+            Err(why) => return unreadable(&why),
+        }
+    } else if media_type.starts_with("image/") {
+        return unreadable("ảnh chụp");
+    } else {
+        return unreadable(&format!("định dạng {media_type}"));
+    };
+    let mut concerns = Vec::new();
+    for finding in findings.iter().take(3) {
+        concerns.push(match finding.grade {
+            markings::Grade::Certain(marking) => {
+                format!("Tệp kèm theo \"{name}\" mang dấu {}", marking.label())
+            }
+            markings::Grade::Uncertain => format!(
+                "Tệp kèm theo \"{name}\" nghi có dấu chỉ độ mật / lưu hành nội bộ: {}",
+                finding.describe()
+            ),
+        });
+    }
+    let personal = crate::policy::personal_data(&text);
+    if !personal.is_empty() {
+        concerns.push(format!(
+            "Tệp kèm theo \"{name}\" có thông tin cá nhân ({})",
+            personal.join(", ")
+        ));
+    }
+    concerns
+}
+
 /// Reads an edXML package: header metadata, and text (and any missing fields) from the
 /// attached document when it is a PDF with a text layer.
 ///
@@ -275,29 +341,7 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
             .map(|n| normalize(n.trim()))
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("tep-dinh-kem-{}", position + 1));
-        if f.media_type == "application/pdf" {
-            match extract::extract_pdf(&f.bytes, types) {
-                Ok(x) => {
-                    if let Some(level) = &x.metadata.secrecy.value {
-                        concerns.push(format!("Tệp kèm theo \"{name}\" mang dấu mật ({level})"));
-                    }
-                    if x.internal_only() {
-                        concerns.push(format!("Tệp kèm theo \"{name}\" lưu hành nội bộ"));
-                    }
-                    let personal = crate::policy::personal_data(&x.text);
-                    if !personal.is_empty() {
-                        concerns.push(format!(
-                            "Tệp kèm theo \"{name}\" có thông tin cá nhân ({})",
-                            personal.join(", ")
-                        ));
-                    }
-                }
-                Err(e) => warnings.push(Warning {
-                    code: "edxml_attachment",
-                    message: format!("Tệp kèm theo \"{name}\" không đọc được: {e}"),
-                }),
-            }
-        }
+        concerns.extend(further_file_concerns(&name, f.media_type, &f.bytes, types));
         let role = attachment_role(&name, description.as_deref(), f.media_type);
         attachments.push(ExtraFile {
             sha256: sha256_hex(&f.bytes),
@@ -575,6 +619,87 @@ mod tests {
             let got = findings.first().map(|f| f.grade);
             assert_eq!(got, *expected, "{field} = {value:?}: {findings:?}");
             assert!(findings.len() <= 1, "{findings:?}");
+        }
+    }
+
+    fn docx(header: &str, body: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut out);
+        for (name, text) in [("word/header1.xml", header), ("word/document.xml", body)] {
+            zip.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            write!(
+                zip,
+                "<w:d xmlns:w=\"w\"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:d>"
+            )
+            .unwrap();
+        }
+        zip.finish().unwrap();
+        out.into_inner()
+    }
+
+    /// A further file is served with the record: what the rules cannot clear in it holds
+    /// the record. (name, media type, bytes, a word the concern must hold or None.)
+    #[test]
+    fn further_files_hold_the_record_for_markings_personal_data_or_unreadable_text() {
+        let docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+        let types = crate::doctypes::DocTypeTable::builtin();
+        let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+            (
+                docx_type,
+                docx("M Ậ T", "Phụ lục kèm theo"),
+                Some("mang dấu MẬT"),
+            ),
+            (
+                docx_type,
+                docx("", "TÀI LIỆU LƯU HÀNH NỘI BỘ"),
+                Some("LƯU HÀNH NỘI BỘ"),
+            ),
+            (
+                docx_type,
+                docx("", "Ông A, sinh ngày 12/03/1980, thường trú tại xã B"),
+                Some("thông tin cá nhân"),
+            ),
+            (
+                docx_type,
+                docx(
+                    "",
+                    "Thực hiện Luật Bảo vệ bí mật nhà nước, UBND xã lập kế hoạch.",
+                ),
+                None,
+            ),
+            (docx_type, docx("", "Bảng tổng hợp kinh phí"), None),
+            (
+                docx_type,
+                b"PK\x03\x04 not a zip".to_vec(),
+                Some("không đọc được"),
+            ),
+            (
+                "application/msword",
+                b"\xD0\xCF\x11\xE0 8-bit TCVN3 text only".to_vec(),
+                Some("không đọc được"),
+            ),
+            (
+                "image/jpeg",
+                b"\xFF\xD8\xFF".to_vec(),
+                Some("không đọc được"),
+            ),
+            (
+                "application/octet-stream",
+                b"???".to_vec(),
+                Some("không đọc được"),
+            ),
+        ];
+        for (media_type, bytes, expected) in cases {
+            let concerns = further_file_concerns("Phu luc.docx", media_type, &bytes, types);
+            match expected {
+                Some(word) => assert!(
+                    concerns.iter().any(|c| c.contains(word)),
+                    "{media_type}: expected «{word}» in {concerns:?}"
+                ),
+                None => assert!(concerns.is_empty(), "{media_type}: {concerns:?}"),
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod legacy_encoding;
 pub mod markings;
 pub mod memory;
+pub mod office_text;
 pub mod pdf;
 pub mod policy;
 pub mod search;

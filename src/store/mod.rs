@@ -266,6 +266,25 @@ macro_rules! insert_findings_tx {
     }};
 }
 
+/// The file row of a record's document (write-once, keyed by SHA-256), on an open
+/// transaction.
+macro_rules! insert_file_tx {
+    ($tx:expr, $doc:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(&$doc.file.sha256)
+        .bind($doc.file.size)
+        .bind(&$doc.file.media_type)
+        .bind(&$doc.file.sha256)
+        .bind(&$doc.file.original_name)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+
 /// Inserts a document with its file row, text, warnings, citations, audit entry and
 /// change-log entry on an open transaction, and evaluates to the new id. A macro rather
 /// than a function so that it compiles for each backend's transaction type (like
@@ -275,18 +294,7 @@ macro_rules! insert_document_tx {
             if $doc.status == Status::Published {
                 crate::domain::check_publishable(&facts_of(&$doc.metadata, None))?;
             }
-            sqlx::query(
-                "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
-            )
-            .bind(&$doc.file.sha256)
-            .bind($doc.file.size)
-            .bind(&$doc.file.media_type)
-            .bind(&$doc.file.sha256)
-            .bind(&$doc.file.original_name)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?;
+            insert_file_tx!($tx, $doc, $now);
             let id: i64 = sqlx::query(
                 "INSERT INTO documents (unit_code, status, source, source_ref, external_id, file_sha256, doc_type, number, symbol, \
                  number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, abstract, \
@@ -460,18 +468,7 @@ macro_rules! new_version_tx {
         .bind($now)
         .execute(&mut *$tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO files (sha256, size, media_type, blob_key, original_name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
-        )
-        .bind(&$doc.file.sha256)
-        .bind($doc.file.size)
-        .bind(&$doc.file.media_type)
-        .bind(&$doc.file.sha256)
-        .bind(&$doc.file.original_name)
-        .bind($now)
-        .execute(&mut *$tx)
-        .await?;
+        insert_file_tx!($tx, $doc, $now);
         let m = &$doc.metadata;
         sqlx::query(
             "UPDATE documents SET status = $1, file_sha256 = $2, doc_type = $3, number = $4, symbol = $5, \

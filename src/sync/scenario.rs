@@ -192,6 +192,54 @@ struct Doc {
 /// What a Word 97 draft starts with (the OLE compound file signature).
 const OLE_DRAFT: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 
+/// A stand-in for a Word 97 draft as the registry reads one (`office_text`): the OLE
+/// signature, then the text as UTF-16LE between binary padding, as Word stores
+/// Vietnamese text (paragraphs end in `\r`).
+fn word97_draft(text: &str) -> Vec<u8> {
+    let mut out = OLE_DRAFT.to_vec();
+    out.extend(std::iter::repeat_n(0u8, 504));
+    for unit in text.encode_utf16().chain(std::iter::once(u16::from(b'\r'))) {
+        out.extend(unit.to_le_bytes());
+    }
+    out.extend(std::iter::repeat_n(0u8, 512));
+    out
+}
+
+/// A minimal workbook (`[Content_Types].xml`, one sheet, shared strings) holding `cells`.
+fn xlsx_of(cells: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;");
+    let strings: String = cells
+        .iter()
+        .map(|c| format!("<si><t>{}</t></si>", escape(c)))
+        .collect();
+    let parts = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>"#.to_string(),
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets><sheet name="Sheet1" sheetId="1"/></sheets></workbook>"#.to_string(),
+        ),
+        (
+            "xl/sharedStrings.xml",
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{strings}</sst>"#
+            ),
+        ),
+    ];
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    for (name, body) in parts {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("zip entry");
+        zip.write_all(body.as_bytes()).expect("zip write");
+    }
+    zip.finish().expect("zip");
+    out.into_inner()
+}
+
 impl Doc {
     /// The further files its packages carry, (name, bytes), in package order.
     fn extra_files(&self) -> Vec<(String, Vec<u8>)> {
@@ -204,13 +252,19 @@ impl Doc {
             .clone()
             .unwrap_or_default()
             .replace('/', "_");
-        let mut draft = OLE_DRAFT.to_vec();
-        draft.extend_from_slice(format!(" Dự thảo {stem}").as_bytes());
+        let draft = word97_draft(&format!(
+            "Dự thảo văn bản số {stem}\rNội dung dự thảo trình lãnh đạo xem xét trước khi ký ban hành."
+        ));
         vec![
             (format!("Du thao {stem}.doc"), draft),
             (
                 format!("Phu luc {stem}.xlsx"),
-                format!("Bảng tổng hợp kèm theo {stem}").into_bytes(),
+                xlsx_of(&[
+                    &format!("Bảng tổng hợp kèm theo văn bản số {stem}"),
+                    "Số thứ tự",
+                    "Nội dung công việc",
+                    "Đơn vị thực hiện",
+                ]),
             ),
         ]
     }
@@ -587,8 +641,9 @@ pub fn generate(options: &ScenarioOptions) -> Scenario {
         // The intact original as VNPT sends it: a Word draft first, then the signed PDF
         // zipped under a UUID name; the altered one raw, in a default-namespace package.
         let (shape, drafts) = if signed.expect_public {
-            let mut draft = OLE_DRAFT.to_vec();
-            draft.extend_from_slice(b" du thao");
+            let draft = word97_draft(
+                "Dự thảo quyết định\rNội dung dự thảo trình lãnh đạo xem xét trước khi ký ban hành.",
+            );
             (Shape::Vnpt, vec![("Du thao.doc".to_string(), draft)])
         } else {
             (Shape::Unprefixed, Vec::new())
