@@ -114,9 +114,7 @@ fn xml_text(xml: &[u8], out: &mut String) -> Result<(), String> {
                 // An entity reference between text runs (&amp;, &#7853;…).
                 if let Ok(Some(c)) = r.resolve_char_ref() {
                     out.push(c);
-                } else if let Some(s) =
-                    quick_xml::escape::resolve_predefined_entity(&r.as_ref().to_string())
-                {
+                } else if let Some(s) = quick_xml::escape::resolve_predefined_entity(r.as_ref()) {
                     out.push_str(s);
                 }
             }
