@@ -478,7 +478,9 @@ async fn get_attachment(
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let n: i32 = n.parse().map_err(|_| {
+    // Any whole number from 1 is a valid position (a record has few files: one past them
+    // is simply not there, 404); anything else is a malformed request.
+    let n: i64 = n.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
         ApiError::bad_parameter("n", format!("Số thứ tự tệp không hợp lệ: \"{n}\""))
     })?;
     let record = public_record(&state, id).await?;
@@ -487,7 +489,7 @@ async fn get_attachment(
         .attachments(record.id)
         .await?
         .into_iter()
-        .find(|a| a.position == n)
+        .find(|a| i64::from(a.position) == n)
         .ok_or_else(ApiError::not_found)?;
     let file = crate::store::StoredFile {
         blob_key: attachment.sha256.clone(),
