@@ -250,7 +250,16 @@ async fn a_hub_with_every_lifecycle_event_and_faults_syncs_to_exactly_the_public
     assert!(scenario.packages.len() > 250, "a few hundred packages");
     let hub = hub_with(&scenario).await;
     let dir = tempfile::tempdir().unwrap();
-    let node = node(&write_config(dir.path(), &hub.url(), ""), None).await;
+    // A back-off of 4 s (±20 %), long enough that the run right after the first one finds
+    // packages still waiting however slowly that first run went on a loaded machine.
+    let config = write_config(dir.path(), &hub.url(), "");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("retry_base_seconds = 1\n", "retry_base_seconds = 4\n"),
+    )
+    .unwrap();
+    let node = node(&config, None).await;
 
     // Faults on the first two runs: 500s, cut connections, duplicate and redelivered
     // entries, short packages for a few documents, one stalled list and acknowledgement.
@@ -277,7 +286,7 @@ async fn a_hub_with_every_lifecycle_event_and_faults_syncs_to_exactly_the_public
     // Failed packages are not retried before their back-off has passed.
     let early = node.engine.run("hub", Mode::Incremental).await.unwrap();
     assert!(early.counts.deferred > 0, "{:?}", early.counts);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(4900)).await;
     node.engine.run("hub", Mode::Incremental).await.unwrap();
 
     // The hub recovers; full reconciliations finish the job, then find nothing to do.
