@@ -369,6 +369,41 @@ pub fn place(arrival: &Arrival, holders: &[Holder]) -> Placement {
     Placement::Conflict { with: principal.id }
 }
 
+/// The warning code that keeps a marking doubt with a stored record.
+pub const MARKING_DOUBT: &str = "marking_doubt";
+
+/// What a new version of a record (a signed original superseding its copy, an update from
+/// the e-office system) may not take away: a secrecy level or circulation marking the
+/// record carried stays (the stronger level wins), and a record that carried a marking or
+/// a marking doubt is not published by the new version — a clerk decides. A published
+/// secret cannot be unpublished, so no automatic path declassifies.
+pub fn keep_markings(
+    old_secrecy: Option<&str>,
+    old_internal: bool,
+    old_doubt: bool,
+    new_secrecy: Option<&str>,
+    new_internal: bool,
+    status: Status,
+) -> (Option<String>, bool, Status) {
+    let rank = |level: &str| match crate::markings::grade_label(level) {
+        Some(crate::markings::Grade::Certain(crate::markings::Marking::Secret(l))) => Some(l),
+        _ => None,
+    };
+    let secrecy = match (old_secrecy, new_secrecy) {
+        (Some(a), Some(b)) => Some(if rank(a) >= rank(b) { a } else { b }),
+        (a, b) => a.or(b),
+    }
+    .map(str::to_string);
+    let internal = old_internal || new_internal;
+    let was_marked = old_secrecy.is_some() || old_internal || old_doubt;
+    let status = if status == Status::Published && (was_marked || secrecy.is_some() || internal) {
+        Status::NeedsReview
+    } else {
+        status
+    };
+    (secrecy, internal, status)
+}
+
 /// The status of a record after its signed original superseded its copy: a withdrawn
 /// record stays withdrawn; a blocker found in the original sends it to review; otherwise
 /// it is published if either the record was or the original's decision says so.

@@ -178,19 +178,20 @@ pub fn header_markings(h: &edxml::MessageHeader) -> Vec<markings::Finding> {
     .collect()
 }
 
-/// Why a further file served with the record needs a clerk's look first: a secrecy or
+/// Why a file served with the record (`what`: "Tệp kèm theo \"…\"" or the document's own
+/// file) needs a clerk's look first: a secrecy or
 /// circulation marking (certain or doubtful), personal data, or text that could not be
 /// read to check for them (a scan, a damaged or unknown file): when in doubt about
 /// secrecy, hold. Empty when the file was read and is clean.
 fn further_file_concerns(
-    name: &str,
+    what: &str,
     media_type: &str,
     bytes: &[u8],
     types: &DocTypeTable,
 ) -> Vec<String> {
     let unreadable = |why: &str| {
         vec![format!(
-            "Tệp kèm theo \"{name}\" không đọc được nội dung để kiểm tra dấu mật, thông tin cá nhân ({why})"
+            "{what} không đọc được nội dung để kiểm tra dấu mật, thông tin cá nhân ({why})"
         )]
     };
     let (text, findings) = if media_type == "application/pdf" {
@@ -226,10 +227,10 @@ fn further_file_concerns(
     for finding in findings.iter().take(3) {
         concerns.push(match finding.grade {
             markings::Grade::Certain(marking) => {
-                format!("Tệp kèm theo \"{name}\" mang dấu {}", marking.label())
+                format!("{what} mang dấu {}", marking.label())
             }
             markings::Grade::Uncertain => format!(
-                "Tệp kèm theo \"{name}\" nghi có dấu chỉ độ mật / lưu hành nội bộ: {}",
+                "{what} nghi có dấu chỉ độ mật / lưu hành nội bộ: {}",
                 finding.describe()
             ),
         });
@@ -237,7 +238,7 @@ fn further_file_concerns(
     let personal = crate::policy::personal_data(&text);
     if !personal.is_empty() {
         concerns.push(format!(
-            "Tệp kèm theo \"{name}\" có thông tin cá nhân ({})",
+            "{what} có thông tin cá nhân ({})",
             personal.join(", ")
         ));
     }
@@ -300,18 +301,45 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
     let main = chosen.map(|i| files.remove(i));
     let mut base: Option<Extraction> = None;
     let mut file: Option<AttachedFile> = None;
+    let mut concerns = Vec::new();
     match main {
         Some((_, f)) => {
             let media_type = f.media_type.to_string();
+            // The document's own file is served as the record's file: when its text cannot
+            // be read (a scan, a damaged PDF, an office file) the header alone cannot say
+            // it carries no marking, so it is checked like a further file (or held).
+            let what = format!(
+                "Tệp văn bản \"{}\"",
+                f.name
+                    .as_deref()
+                    .or(f.entry.as_deref())
+                    .unwrap_or("đính kèm")
+            );
             if media_type == "application/pdf" {
                 match extract::extract_pdf(&f.bytes, types) {
-                    Ok(x) => base = Some(x),
-                    Err(e) => warnings.push(Warning {
-                        code: "edxml_attachment",
-                        message: format!("Tệp đính kèm không đọc được: {e}"),
-                    }),
+                    Ok(x) => {
+                        if x.needs_ocr() || x.budget_exceeded().is_some() {
+                            concerns.extend(further_file_concerns(
+                                &what,
+                                &media_type,
+                                &f.bytes,
+                                types,
+                            ));
+                        }
+                        base = Some(x);
+                    }
+                    Err(e) => {
+                        warnings.push(Warning {
+                            code: "edxml_attachment",
+                            message: format!("Tệp đính kèm không đọc được: {e}"),
+                        });
+                        concerns.push(format!(
+                            "{what} không đọc được nội dung để kiểm tra dấu mật, thông tin cá nhân ({e})"
+                        ));
+                    }
                 }
             } else {
+                concerns.extend(further_file_concerns(&what, &media_type, &f.bytes, types));
                 warnings.push(Warning {
                     code: "edxml_attachment",
                     message: format!(
@@ -331,7 +359,6 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
         }),
         None => {}
     }
-    let mut concerns = Vec::new();
     let mut attachments = Vec::with_capacity(files.len());
     for (position, (index, f)) in files.into_iter().enumerate() {
         let description = package.attachments[index].description.clone();
@@ -341,7 +368,12 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
             .map(|n| normalize(n.trim()))
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("tep-dinh-kem-{}", position + 1));
-        concerns.extend(further_file_concerns(&name, f.media_type, &f.bytes, types));
+        concerns.extend(further_file_concerns(
+            &format!("Tệp kèm theo \"{name}\""),
+            f.media_type,
+            &f.bytes,
+            types,
+        ));
         let role = attachment_role(&name, description.as_deref(), f.media_type);
         attachments.push(ExtraFile {
             sha256: sha256_hex(&f.bytes),
@@ -692,7 +724,8 @@ mod tests {
             ),
         ];
         for (media_type, bytes, expected) in cases {
-            let concerns = further_file_concerns("Phu luc.docx", media_type, &bytes, types);
+            let concerns =
+                further_file_concerns("Tệp kèm theo \"Phu luc.docx\"", media_type, &bytes, types);
             match expected {
                 Some(word) => assert!(
                     concerns.iter().any(|c| c.contains(word)),

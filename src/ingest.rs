@@ -394,10 +394,17 @@ pub fn new_document(
                 .then(|| serde_json::to_value(&x.signatures).expect("signatures serialise")),
         },
         text: x.text.clone(),
+        // Marking doubts are kept with the record (`marking_doubt`): a later version of it
+        // (a signed original, an update) must not publish it unseen.
         warnings: x
             .warnings
             .iter()
             .map(|w| (w.code.to_string(), w.message.clone()))
+            .chain(
+                x.marking_doubts()
+                    .into_iter()
+                    .map(|d| (crate::domain::MARKING_DOUBT.to_string(), d.describe())),
+            )
             .collect(),
         citations: m
             .citations

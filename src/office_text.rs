@@ -28,6 +28,14 @@ pub enum OfficeKind {
     Xlsx,
     OpenDocument,
     LegacyDoc,
+    /// Another OLE compound file (a `.xls` workbook, a `.ppt`…): not read.
+    OtherOle,
+}
+
+/// Whether `name` occurs in `bytes` as UTF-16LE (an OLE directory entry's name).
+fn holds_utf16(bytes: &[u8], name: &str) -> bool {
+    let needle: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    memchr::memmem::find(bytes, &needle).is_some()
 }
 
 impl OfficeKind {
@@ -39,8 +47,16 @@ impl OfficeKind {
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => OfficeKind::Xlsx,
             "application/vnd.oasis.opendocument.text"
             | "application/vnd.oasis.opendocument.spreadsheet" => OfficeKind::OpenDocument,
-            "application/msword" | "application/vnd.ms-excel" => OfficeKind::LegacyDoc,
-            _ if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) => OfficeKind::LegacyDoc,
+            // An OLE compound file is read as Word only when it holds a `WordDocument`
+            // stream; a legacy workbook (`.xls`) keeps Latin-1-only strings 8-bit and
+            // others at odd offsets, so its text cannot be read whole: it is "other".
+            _ if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) => {
+                if holds_utf16(bytes, "WordDocument") {
+                    OfficeKind::LegacyDoc
+                } else {
+                    OfficeKind::OtherOle
+                }
+            }
             _ => return None,
         })
     }
@@ -63,6 +79,9 @@ pub fn text_of(kind: OfficeKind, bytes: &[u8]) -> Result<String, String> {
             zip_text(bytes, |name| name == "content.xml" || name == "styles.xml")
         }
         OfficeKind::LegacyDoc => legacy_doc_text(bytes),
+        OfficeKind::OtherOle => {
+            Err("tệp Office cũ không phải Word (.xls, .ppt…): không đọc được văn bản".into())
+        }
     }
 }
 
@@ -147,23 +166,41 @@ fn xml_text(xml: &[u8], out: &mut String) -> Result<(), String> {
 /// digits, punctuation and spaces are taken as lines; an 8-bit or compressed store gives
 /// too few letters and is reported as unreadable (the caller holds the record).
 fn legacy_doc_text(bytes: &[u8]) -> Result<String, String> {
+    // A piece of text may start at an odd offset: both alignments are read (the wrong one
+    // decodes to non-Latin characters, which are not taken for text).
     let mut out = String::new();
-    let mut run = String::new();
     let mut letters = 0usize;
-    let flush = |run: &mut String, out: &mut String| {
+    for start in [0, 1] {
+        letters += utf16_runs(bytes.get(start..).unwrap_or_default(), &mut out)?;
+    }
+    if letters < MIN_DOC_LETTERS {
+        return Err("định dạng Word cũ, không đọc được văn bản".into());
+    }
+    Ok(out)
+}
+
+/// Appends the UTF-16LE runs of Vietnamese text in `bytes` to `out`, a line each; returns
+/// how many letters they hold.
+fn utf16_runs(bytes: &[u8], out: &mut String) -> Result<usize, String> {
+    /// Keeps a run that holds a few letters; returns how many.
+    fn flush(run: &mut String, out: &mut String) -> usize {
         let trimmed = run.trim();
-        if trimmed.chars().filter(|c| is_latin_letter(*c)).count() >= 3 {
+        let letters = trimmed.chars().filter(|c| is_latin_letter(*c)).count();
+        let kept = if letters >= 3 {
             out.push_str(trimmed);
             out.push('\n');
-        }
+            letters
+        } else {
+            0
+        };
         run.clear();
-    };
+        kept
+    }
+    let mut run = String::new();
+    let mut letters = 0usize;
     for pair in bytes.chunks_exact(2) {
         let unit = u16::from_le_bytes([pair[0], pair[1]]);
         match char::from_u32(u32::from(unit)) {
-            Some(c) if c == '\r' || c == '\n' || c == '\u{7}' || c == '\u{b}' => {
-                flush(&mut run, &mut out)
-            }
             Some(c)
                 if is_latin_letter(c)
                     || c.is_ascii_digit()
@@ -171,22 +208,17 @@ fn legacy_doc_text(bytes: &[u8]) -> Result<String, String> {
                     || c == '\t'
                     || is_text_punct(c) =>
             {
-                if is_latin_letter(c) {
-                    letters += 1;
-                }
-                run.push(c);
+                run.push(c)
             }
-            _ => flush(&mut run, &mut out),
+            // Paragraph and cell ends, and anything that is not text, end a run.
+            _ => letters += flush(&mut run, out),
         }
         if out.len() > MAX_TEXT_CHARS {
             return Err("văn bản quá dài".into());
         }
     }
-    flush(&mut run, &mut out);
-    if letters < MIN_DOC_LETTERS {
-        return Err("định dạng Word cũ, không đọc được văn bản".into());
-    }
-    Ok(out)
+    letters += flush(&mut run, out);
+    Ok(letters)
 }
 
 /// Letters of Vietnamese text: ASCII, the Latin supplements and extensions (ư, ơ, đ) and
@@ -291,8 +323,12 @@ mod tests {
 
     #[test]
     fn legacy_doc_text_is_found_in_utf16_runs_or_refused() {
-        let mut doc = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-        doc.extend(std::iter::repeat_n(0u8, 64));
+        let ole = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+        let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+        let mut doc = ole.to_vec();
+        doc.extend(utf16("Root Entry\0WordDocument\0"));
+        // An odd number of padding bytes: the text starts at an odd offset.
+        doc.extend(std::iter::repeat_n(0u8, 65));
         let body =
             "ỦY BAN NHÂN DÂN XÃ NAM CHÍNH\rMẬT\rQuyết định về việc phê duyệt kế hoạch năm 2025\r";
         for unit in body.encode_utf16() {
@@ -304,9 +340,18 @@ mod tests {
         let text = text_of(kind, &doc).unwrap();
         assert!(text.lines().any(|l| l == "MẬT"), "{text}");
         // An 8-bit store (or garbage) yields no text: unreadable, not empty-and-clean.
-        let mut eight_bit = vec![0xD0, 0xCF, 0x11, 0xE0];
-        eight_bit.extend(b"UBND XA NAM CHINH MAT quyet dinh ke hoach");
+        let mut eight_bit = ole.to_vec();
+        eight_bit.extend(utf16("WordDocument"));
+        eight_bit
+            .extend(b"UBND XA NAM CHINH MAT quyet dinh ke hoach cua uy ban nhan dan xa nam chinh");
         assert!(text_of(OfficeKind::LegacyDoc, &eight_bit).is_err());
+        // A legacy workbook (no WordDocument stream) is not read at all, even with text.
+        let mut workbook = ole.to_vec();
+        workbook.extend(utf16("Root Entry\0Workbook\0"));
+        workbook.extend(utf16(body));
+        let kind = OfficeKind::of("application/vnd.ms-excel", &workbook).unwrap();
+        assert_eq!(kind, OfficeKind::OtherOle);
+        assert!(text_of(kind, &workbook).is_err());
     }
 
     #[test]

@@ -450,10 +450,28 @@ macro_rules! new_version_tx {
             .await?
             .ok_or(StoreError::NotFound($id))?;
         let old = record_from_row!(row);
+        let old_doubt = sqlx::query(
+            "SELECT 1 AS one FROM extraction_warnings WHERE document_id = $1 AND code = $2 LIMIT 1",
+        )
+        .bind($id)
+        .bind(crate::domain::MARKING_DOUBT)
+        .fetch_optional(&mut *$tx)
+        .await?
+        .is_some();
         let status: Status = ($status_of)(old.status);
+        // Publishing a version that itself carries a marking is refused, as any write is.
         if status == Status::Published {
             crate::domain::check_publishable(&facts_of(&$doc.metadata, old.replaced_by))?;
         }
+        // What the record carried stays; a marked or doubtful record is held, not published.
+        let (secrecy, internal_circulation, status) = crate::domain::keep_markings(
+            old.fields.secrecy.as_deref(),
+            old.fields.internal_circulation,
+            old_doubt,
+            $doc.metadata.secrecy.as_deref(),
+            $doc.metadata.internal_circulation,
+            status,
+        );
         sqlx::query(
             "INSERT INTO document_versions (document_id, version, status, file_sha256, fields, actor, reason, superseded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -495,9 +513,9 @@ macro_rules! new_version_tx {
         .bind(&m.signer_title)
         .bind(&m.signing_authority)
         .bind(Json(&m.recipients))
-        .bind(&m.secrecy)
+        .bind(&secrecy)
         .bind(&m.urgency)
-        .bind(m.internal_circulation)
+        .bind(internal_circulation)
         .bind(m.needs_ocr)
         .bind(&m.text_source)
         .bind(m.pages)
@@ -523,6 +541,14 @@ macro_rules! new_version_tx {
             .execute(&mut *$tx)
             .await?;
         insert_findings_tx!($tx, $id, $doc);
+        if old_doubt && !$doc.warnings.iter().any(|(code, _)| code == crate::domain::MARKING_DOUBT) {
+            sqlx::query("INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)")
+                .bind($id)
+                .bind(crate::domain::MARKING_DOUBT)
+                .bind("Phiên bản trước có dấu hiệu độ mật / lưu hành nội bộ chưa xác định: văn thư kiểm tra")
+                .execute(&mut *$tx)
+                .await?;
+        }
         let mut detail = serde_json::json!({
             "version": old.version + 1, "from": old.status.as_str(), "to": status.as_str(),
             "reason": $doc.status_reason, "file_sha256": $doc.file.sha256,

@@ -665,13 +665,16 @@ impl Store {
         })
     }
 
-    /// The further files of a record's current version, in order.
+    /// The further files of a record, in order: the list of the latest version that wrote
+    /// one. Status changes (publish, withdraw) and key backfills bump the version without
+    /// touching the files, so the list is not tied to the current version number.
     pub async fn attachments(&self, document_id: i64) -> Result<Vec<AttachmentRecord>, StoreError> {
         with_pool!(self, pool => {
             let rows = sqlx::query(
                 "SELECT a.position, a.sha256, a.filename, a.media_type, a.size_bytes, a.role \
-                 FROM document_attachments a JOIN documents d ON d.id = a.document_id AND d.version = a.version \
-                 WHERE a.document_id = $1 ORDER BY a.position",
+                 FROM document_attachments a WHERE a.document_id = $1 AND a.version = \
+                 (SELECT MAX(l.version) FROM document_attachments l WHERE l.document_id = $1) \
+                 ORDER BY a.position",
             )
             .bind(document_id)
             .fetch_all(pool)

@@ -193,11 +193,18 @@ struct Doc {
 const OLE_DRAFT: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 
 /// A stand-in for a Word 97 draft as the registry reads one (`office_text`): the OLE
-/// signature, then the text as UTF-16LE between binary padding, as Word stores
+/// signature and a `WordDocument` directory name, then the text as UTF-16LE between
+/// binary padding, as Word stores
 /// Vietnamese text (paragraphs end in `\r`).
 fn word97_draft(text: &str) -> Vec<u8> {
     let mut out = OLE_DRAFT.to_vec();
-    out.extend(std::iter::repeat_n(0u8, 504));
+    // The directory names the `WordDocument` stream, as every Word file's does.
+    out.extend(
+        "Root Entry\0WordDocument\0"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    out.extend(std::iter::repeat_n(0u8, 460));
     for unit in text.encode_utf16().chain(std::iter::once(u16::from(b'\r'))) {
         out.extend(unit.to_le_bytes());
     }

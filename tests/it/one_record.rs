@@ -528,3 +528,65 @@ async fn the_cli_ingest_and_the_cli_sync_keep_one_record() {
         sha(UNSIGNED)
     );
 }
+
+/// A copy held for a marking — certain (the stamp said MẬT) or doubtful — is not published
+/// by its signed original arriving without one: the record keeps the marking, stays held,
+/// and shows the genuine file to the clerk. A published secret cannot be unpublished.
+#[tokio::test]
+async fn a_marked_or_doubtful_copy_is_not_published_by_its_original() {
+    for doubt_only in [false, true] {
+        let app = app().await;
+        let (id, _) = new_id(&ingest(&app, UNSIGNED).await);
+        let store = &app.state.store;
+        if doubt_only {
+            crate::public_rule::force(store, id, "status = 'needs_review'").await;
+            let vanban::store::Store::Sqlite(pool) = store else {
+                unreachable!("the test app runs on SQLite")
+            };
+            sqlx::query(
+                "INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(vanban::domain::MARKING_DOUBT)
+            .bind("«M A T» (trang 1, đầu trang)")
+            .execute(pool)
+            .await
+            .unwrap();
+        } else {
+            crate::public_rule::force(store, id, "status = 'needs_review', secrecy = 'MẬT'").await;
+        }
+        let Outcome::Superseded {
+            id: got, status, ..
+        } = ingest(&app, SIGNED).await
+        else {
+            panic!("the signed original supersedes the copy");
+        };
+        assert_eq!(
+            (got, status.as_str()),
+            (id, "needs_review"),
+            "doubt only: {doubt_only}"
+        );
+        let record = store.get_document(id).await.unwrap();
+        assert!(!record.is_public());
+        assert_eq!(
+            record.file_sha256,
+            sha(SIGNED),
+            "the clerk sees the genuine file"
+        );
+        if doubt_only {
+            assert!(
+                store
+                    .warnings(id)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .any(|(code, _)| code == vanban::domain::MARKING_DOUBT),
+                "the doubt stays with the record"
+            );
+        } else {
+            assert_eq!(record.fields.secrecy.as_deref(), Some("MẬT"));
+        }
+        let (code, _, _) = app.get(&format!("/api/v1/documents/{id}")).await;
+        assert_eq!(code, 404);
+    }
+}

@@ -283,14 +283,44 @@ async fn publication_conformance(store: &Store) {
         Some(b)
     );
     assert!(store.max_search_change().await.unwrap() > log);
-    // Superseding with a classified original is refused like any publication.
-    let mut secret = with_facts(203, "500/QĐ-UBND", Status::Published, Some("Mật"), false);
+    // Superseding with a classified original is refused like any publication; held, it is
+    // stored and the record becomes classified (`domain::keep_markings`).
+    let c = store
+        .insert_document(&with_facts(
+            205,
+            "501/QĐ-UBND",
+            Status::Published,
+            None,
+            false,
+        ))
+        .await
+        .expect("third");
+    let mut secret = with_facts(203, "501/QĐ-UBND", Status::Published, Some("Mật"), false);
     secret.text = "mật".into();
     assert!(matches!(
-        store.supersede(a, &secret, "x", &[]).await,
+        store.supersede(c, &secret, "x", &[]).await,
         Err(StoreError::Refused(Refusal::Classified(_)))
     ));
-    assert_eq!(store.get_document(a).await.unwrap().version, 1);
+    assert_eq!(store.get_document(c).await.unwrap().version, 1);
+    secret.status = Status::NeedsReview;
+    assert_eq!(
+        store.supersede(c, &secret, "x", &[]).await.unwrap(),
+        Status::NeedsReview
+    );
+    let held = store.get_document(c).await.unwrap();
+    assert_eq!(held.version, 2);
+    assert_eq!(held.fields.secrecy.as_deref(), Some("Mật"));
+    assert!(!held.is_public());
+    // A marking stays with the record: a later clean version does not publish or
+    // declassify it (a clerk decides).
+    let clean = with_facts(204, "501/QĐ-UBND", Status::Published, None, false);
+    assert_eq!(
+        store.supersede(c, &clean, "y", &[]).await.unwrap(),
+        Status::NeedsReview
+    );
+    let still = store.get_document(c).await.unwrap();
+    assert_eq!(still.fields.secrecy.as_deref(), Some("Mật"));
+    assert!(!still.is_public());
 
     // Records written before the key existed get it at migration; two published records
     // that turn out to be one document keep the first public and hold the later one.
@@ -791,6 +821,16 @@ async fn sync_conformance(store: &Store) {
         .unwrap();
     assert_eq!(total, 1);
     assert_eq!(queue.len(), 1);
+
+    // A status change bumps the version without writing files: the further files stay.
+    let listed = store.attachments(first).await.unwrap().len();
+    assert!(listed > 0);
+    let to = match store.get_document(first).await.unwrap().status {
+        Status::Withdrawn => Status::NeedsReview,
+        _ => Status::Withdrawn,
+    };
+    store.set_status(first, to, "test", "x").await.unwrap();
+    assert_eq!(store.attachments(first).await.unwrap().len(), listed);
 }
 
 #[tokio::test]

@@ -377,7 +377,9 @@ pub fn take_files(
             // entry's extension when AttachmentName names the ZIP itself).
             match attachment.attachment_name.as_deref().map(str::trim) {
                 Some(n) if !n.is_empty() && extension(Some(n)) == "zip" => {
-                    let stem = &n[..n.len() - 4];
+                    // Cut at the last dot (the extension was trimmed to compare it, so
+                    // its byte length is not the name's).
+                    let stem = n.rsplit_once('.').map_or(n, |(stem, _)| stem);
                     match base.rsplit_once('.') {
                         Some((_, ext)) => Some(format!("{stem}.{ext}")),
                         None => Some(stem.to_string()),

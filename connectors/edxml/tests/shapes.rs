@@ -263,3 +263,17 @@ fn priority_codes_and_words() {
     assert_eq!(Priority::Immediate.marking(), Some("HỎA TỐC"));
     assert_eq!(Priority::Normal.marking(), None);
 }
+
+/// An `AttachmentName` whose extension is padded with a wide space still names the ZIP:
+/// the real name is cut at its last dot, never inside a character.
+#[test]
+fn a_zip_name_padded_with_wide_spaces_does_not_split_a_character() {
+    let zip = zip_files(&[("3f2a9c1e-uuid.pdf", PDF)]).unwrap();
+    for name in ["Công văn.\u{3000}zip", "x.\u{A0}zip", "Tờ trình. zip"] {
+        let package = parse(&vnpt(&[(name, "application/zip", &b64_wrapped(&zip))])).unwrap();
+        let decoded = decode_files(&package.attachments[0], &Limits::default()).unwrap();
+        assert_eq!(decoded[0].bytes, PDF, "{name:?}");
+        let shown = decoded[0].name.as_deref().unwrap();
+        assert!(shown.ends_with(".pdf"), "{name:?} → {shown:?}");
+    }
+}
