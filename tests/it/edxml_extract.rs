@@ -237,3 +237,79 @@ fn an_edxml_package_prints_the_extract_contract() {
         "{stderr}"
     );
 }
+
+/// The package's own document, when its text cannot be read as a PDF's, is checked like a
+/// further file (its markings, or else held as unreadable): the header alone cannot say
+/// the file carries no marking. (attachment name, payload, what the concern says)
+#[test]
+fn a_document_file_that_cannot_be_read_as_text_is_checked_or_held() {
+    fn docx_with_header(header: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut out = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut out);
+        for (name, text) in [
+            ("[Content_Types].xml", ""),
+            ("word/header1.xml", header),
+            ("word/document.xml", "Quyết định"),
+        ] {
+            zip.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            write!(
+                zip,
+                "<w:d xmlns:w=\"w\"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:d>"
+            )
+            .unwrap();
+        }
+        zip.finish().unwrap();
+        out.into_inner()
+    }
+    let cases: [(&str, Vec<u8>, Option<&str>); 4] = [
+        ("QD142.docx", docx_with_header("MẬT"), Some("mang dấu MẬT")),
+        ("QD142.docx", docx_with_header("ỦY BAN NHÂN DÂN"), None),
+        (
+            "QD142.pdf",
+            b"%PDF-1.7\nbroken beyond repair".to_vec(),
+            Some("không đọc được"),
+        ),
+        (
+            "QD142.jpg",
+            b"\xFF\xD8\xFF\xE0 scan".to_vec(),
+            Some("không đọc được"),
+        ),
+    ];
+    for (name, payload, expected) in cases {
+        let bytes = package_with(&payload, "Về việc kiện toàn").replace_name("QD142.pdf", name);
+        let imported =
+            vanban::edxml_import::import_edxml(&bytes, vanban::doctypes::DocTypeTable::builtin())
+                .unwrap();
+        match expected {
+            Some(word) => assert!(
+                imported
+                    .concerns
+                    .iter()
+                    .any(|c| c.contains(word) && c.contains("Tệp văn bản")),
+                "{name}: «{word}» in {:?}",
+                imported.concerns
+            ),
+            None => assert!(
+                imported.concerns.is_empty(),
+                "{name}: {:?}",
+                imported.concerns
+            ),
+        }
+    }
+}
+
+trait ReplaceName {
+    fn replace_name(self, from: &str, to: &str) -> Vec<u8>;
+}
+
+impl ReplaceName for Vec<u8> {
+    /// The package with its attachment renamed (names are plain text in the XML).
+    fn replace_name(self, from: &str, to: &str) -> Vec<u8> {
+        String::from_utf8(self)
+            .unwrap()
+            .replace(from, to)
+            .into_bytes()
+    }
+}
