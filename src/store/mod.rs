@@ -266,6 +266,26 @@ macro_rules! insert_findings_tx {
     }};
 }
 
+/// Appends an audit entry and a search change-log entry for `$id` on a transaction
+/// (every write that changes what a record says or shows).
+macro_rules! audit_and_change_tx {
+    ($tx:expr, $id:expr, $action:expr, $actor:expr, $detail:expr, $now:expr) => {{
+        sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind($id)
+            .bind($action)
+            .bind($actor)
+            .bind(Json($detail))
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
+            .bind($id)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
 /// The file row of a record's document (write-once, keyed by SHA-256), on an open
 /// transaction.
 macro_rules! insert_file_tx {
@@ -351,19 +371,7 @@ macro_rules! insert_document_tx {
                 "source": $doc.source,
                 "file_sha256": $doc.file.sha256,
             });
-            sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id)
-                .bind("created")
-                .bind(&$doc.actor)
-                .bind(Json(&detail))
-                .bind($now)
-                .execute(&mut *$tx)
-                .await?;
-            sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
-                .bind(id)
-                .bind($now)
-                .execute(&mut *$tx)
-                .await?;
+            audit_and_change_tx!($tx, id, "created", &$doc.actor, &detail, $now);
             id
     }};
 }
@@ -557,19 +565,7 @@ macro_rules! new_version_tx {
         if let (Some(d), serde_json::Value::Object(extra)) = (detail.as_object_mut(), $extra) {
             d.extend(extra);
         }
-        sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
-            .bind($id)
-            .bind($action)
-            .bind($actor)
-            .bind(Json(&detail))
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
-            .bind($id)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?;
+        audit_and_change_tx!($tx, $id, $action, $actor, &detail, $now);
         (old, status)
     }};
 }
@@ -754,19 +750,7 @@ impl Store {
                                     crate::domain::conflict_reason(holder)
                                 ),
                             });
-                            sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
-                                .bind(id)
-                                .bind("status_changed")
-                                .bind("system:migrate")
-                                .bind(Json(&detail))
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
-                            sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
-                                .bind(id)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
+                            audit_and_change_tx!(tx, id, "status_changed", "system:migrate", &detail, now);
                         }
                     }
                     sqlx::query("UPDATE documents SET registry_key = $1 WHERE id = $2")
@@ -1016,19 +1000,7 @@ impl Store {
                 .await
                 .map_err(classify)?;
             let detail = serde_json::json!({"from": previous, "to": status.as_str(), "reason": reason});
-            sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id)
-                .bind("status_changed")
-                .bind(actor)
-                .bind(Json(&detail))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            audit_and_change_tx!(tx, id, "status_changed", actor, &detail, now);
             tx.commit().await?;
             Ok(())
         })

@@ -257,25 +257,6 @@ macro_rules! run_from_row {
     }};
 }
 
-/// Appends an audit entry and a search change-log entry for `$id` on a transaction.
-macro_rules! audit_and_change_tx {
-    ($tx:expr, $id:expr, $action:expr, $actor:expr, $detail:expr, $now:expr) => {{
-        sqlx::query("INSERT INTO audit_log (document_id, action, actor, detail, at) VALUES ($1, $2, $3, $4, $5)")
-            .bind($id)
-            .bind($action)
-            .bind($actor)
-            .bind(Json($detail))
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query("INSERT INTO search_changes (document_id, at) VALUES ($1, $2)")
-            .bind($id)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?;
-    }};
-}
-
 impl Store {
     /// Applies one package's effect and records it in the ledger as `stored`, in one
     /// transaction: after a crash either both happened or neither did.
@@ -691,17 +672,6 @@ impl Store {
                     })
                 })
                 .collect()
-        })
-    }
-
-    /// Whether any record (any version) lists `sha256` as a further file.
-    pub async fn attachment_blob_referenced(&self, sha256: &str) -> Result<bool, StoreError> {
-        with_pool!(self, pool => {
-            let row = sqlx::query("SELECT 1 AS one FROM document_attachments WHERE sha256 = $1 LIMIT 1")
-                .bind(sha256)
-                .fetch_optional(pool)
-                .await?;
-            Ok(row.is_some())
         })
     }
 

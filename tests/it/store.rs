@@ -568,9 +568,11 @@ async fn sync_conformance(store: &Store) {
     );
     assert!(
         store
-            .attachment_blob_referenced(&files[0].sha256)
+            .referenced_blob_keys()
             .await
             .unwrap()
+            .contains(&files[0].sha256),
+        "the sweep keeps them"
     );
     let owed = store
         .pending_status("hub", chrono::Utc::now(), 10)
