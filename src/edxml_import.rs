@@ -178,6 +178,14 @@ pub fn header_markings(h: &edxml::MessageHeader) -> Vec<markings::Finding> {
     .collect()
 }
 
+/// Why a PDF's text could not be checked although the file was read.
+const UNREADABLE_PDF: &str = "bản quét hoặc vượt giới hạn trích xuất";
+
+/// The concern for a file served with the record whose text cannot be read to check it.
+fn unreadable_concern(what: &str, why: &str) -> String {
+    format!("{what} không đọc được nội dung để kiểm tra dấu mật, thông tin cá nhân ({why})")
+}
+
 /// Why a file served with the record (`what`: "Tệp kèm theo \"…\"" or the document's own
 /// file) needs a clerk's look first: a secrecy or
 /// circulation marking (certain or doubtful), personal data, or text that could not be
@@ -189,15 +197,11 @@ fn further_file_concerns(
     bytes: &[u8],
     types: &DocTypeTable,
 ) -> Vec<String> {
-    let unreadable = |why: &str| {
-        vec![format!(
-            "{what} không đọc được nội dung để kiểm tra dấu mật, thông tin cá nhân ({why})"
-        )]
-    };
+    let unreadable = |why: &str| vec![unreadable_concern(what, why)];
     let (text, findings) = if media_type == "application/pdf" {
         match extract::extract_pdf(bytes, types) {
             Ok(x) if x.needs_ocr() || x.budget_exceeded().is_some() => {
-                return unreadable("bản quét hoặc vượt giới hạn trích xuất");
+                return unreadable(UNREADABLE_PDF);
             }
             Ok(x) => (x.text, x.metadata.markings),
             Err(e) => return unreadable(&e.to_string()),
@@ -318,13 +322,9 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
             if media_type == "application/pdf" {
                 match extract::extract_pdf(&f.bytes, types) {
                     Ok(x) => {
+                        // Read already: a scan or a file past the budget cannot be checked.
                         if x.needs_ocr() || x.budget_exceeded().is_some() {
-                            concerns.extend(further_file_concerns(
-                                &what,
-                                &media_type,
-                                &f.bytes,
-                                types,
-                            ));
+                            concerns.push(unreadable_concern(&what, UNREADABLE_PDF));
                         }
                         base = Some(x);
                     }
@@ -333,9 +333,7 @@ pub fn import_edxml(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
                             code: "edxml_attachment",
                             message: format!("Tệp đính kèm không đọc được: {e}"),
                         });
-                        concerns.push(format!(
-                            "{what} không đọc được nội dung để kiểm tra dấu mật, thông tin cá nhân ({e})"
-                        ));
+                        concerns.push(unreadable_concern(&what, &e.to_string()));
                     }
                 }
             } else {
