@@ -5,6 +5,7 @@ pub mod blob;
 pub mod cli;
 pub mod config;
 pub mod decree30;
+pub mod desk;
 pub mod doctypes;
 pub mod domain;
 pub mod edxml_import;

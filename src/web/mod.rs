@@ -45,6 +45,7 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .merge(api::router(&state.settings))
         .merge(admin::router())
+        .merge(crate::desk::router())
         .merge(pages::router())
         .merge(embed::router())
         .merge(feeds::router())

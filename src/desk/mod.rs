@@ -1,0 +1,13 @@
+//! The clerk desk (`/desk/`): server-rendered pages in Vietnamese for the people who work
+//! the registry every day — sign-in and accounts, uploads, the review queue, a document's
+//! view with its corrections and actions, the dashboard. Every page and action checks the
+//! signed-in account's role and units; every state-changing form carries a CSRF token.
+
+use axum::Router;
+
+use crate::web::SharedState;
+
+/// Every desk route. Each part of the desk adds its own router here.
+pub fn router() -> Router<SharedState> {
+    Router::new()
+}
