@@ -28,7 +28,7 @@ use crate::blob::{BlobGuard, BlobStore};
 use crate::config::{PublicationSettings, Settings};
 use crate::decree30::{Metadata, Warning};
 use crate::doctypes::DocTypeTable;
-use crate::domain::{self, Arrival, Evidence, Holder, Placement};
+use crate::domain::{self, Arrival, Evidence, Hold, HoldCode, Holder, Placement};
 use crate::edxml_import::{ImportedPackage, import_edxml};
 use crate::extract::{self, Extraction, TextSource, sha256_hex};
 use crate::pdf;
@@ -237,10 +237,7 @@ pub fn read_package(bytes: &[u8], types: &DocTypeTable) -> Result<ImportedPackag
 pub fn decide(x: &Extraction, publication: &PublicationSettings, request: Request) -> Decision {
     let mut decision = policy::decide(x, publication, request);
     if x.warnings.iter().any(|w| w.code == IMAGE_NEEDS_TEXT) {
-        decision = Decision {
-            status: Status::NeedsReview,
-            reason: IMAGE_REASON.into(),
-        };
+        decision = Decision::held(vec![Hold::new(HoldCode::Scan, IMAGE_REASON)]);
     }
     decision
 }
@@ -254,17 +251,17 @@ pub fn decide_package(
 ) -> Decision {
     let mut decision = policy::decide(&imported.extraction, publication, request);
     if imported.file.is_none() && decision.status == Status::Published {
-        decision = Decision {
-            status: Status::NeedsReview,
-            reason: "Gói edXML không có tệp văn bản đính kèm: cần văn thư bổ sung tệp".into(),
-        };
+        decision = Decision::held(vec![Hold::new(
+            HoldCode::NoFile,
+            "Gói edXML không có tệp văn bản đính kèm: cần văn thư bổ sung tệp",
+        )]);
     }
     // The further files are served with the record: what holds one of them holds it.
     if !imported.concerns.is_empty() && decision.status == Status::Published {
-        decision = Decision {
-            status: Status::NeedsReview,
-            reason: format!("{}: cần văn thư xem xét", imported.concerns.join("; ")),
-        };
+        decision = Decision::held(vec![Hold::new(
+            HoldCode::FurtherFiles,
+            format!("{}: cần văn thư xem xét", imported.concerns.join("; ")),
+        )]);
     }
     decision
 }
@@ -432,6 +429,10 @@ pub fn hold_as_conflict(doc: &mut NewDocument, with: i64) {
     let reason = domain::conflict_reason(with);
     doc.warnings
         .push(("registry_conflict".into(), reason.clone()));
+    doc.holds.push(domain::Hold::new(
+        domain::HoldCode::RegistryConflict,
+        reason.clone(),
+    ));
     doc.status_reason = if doc.status == Status::Published || doc.status == Status::Draft {
         reason
     } else {
@@ -521,6 +522,7 @@ pub fn new_document(
             .collect(),
         actor: actor.to_string(),
         status_reason: decision.reason.clone(),
+        holds: decision.holds.clone(),
     }
 }
 

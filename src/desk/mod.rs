@@ -5,6 +5,9 @@
 
 use axum::Router;
 
+/// Checks of a clerk's corrections (shared with the admin API).
+pub mod validate;
+
 use crate::web::SharedState;
 
 /// Every desk route. Each part of the desk adds its own router here.

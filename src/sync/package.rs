@@ -253,10 +253,10 @@ pub async fn plan(
                     } else {
                         // A withdrawn document stays withdrawn: an update does not bring it back.
                         let decision = if doc.status == Status::Withdrawn {
-                            Decision {
-                                status: Status::Withdrawn,
-                                reason: "Văn bản đã bị thu hồi: bản cập nhật được lưu, không công khai lại".into(),
-                            }
+                            Decision::plain(
+                                Status::Withdrawn,
+                                "Văn bản đã bị thu hồi: bản cập nhật được lưu, không công khai lại",
+                            )
                         } else {
                             ready.decision.clone()
                         };
