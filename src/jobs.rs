@@ -241,6 +241,20 @@ pub async fn job_views(
         .collect())
 }
 
+/// The most recent uploads of `scope`'s units (`None`: every unit), newest first.
+pub async fn recent_views(
+    store: &Store,
+    scope: Option<&[String]>,
+    limit: i64,
+) -> Result<Vec<JobView>, StoreError> {
+    Ok(store
+        .recent_jobs(scope, limit)
+        .await?
+        .iter()
+        .map(JobView::of)
+        .collect())
+}
+
 /// This process's workers as lease owners: `<host hash>-<pid>-<start>/w<n>`, so that a
 /// restarted server knows the dead one's leases (`crate::store::Holder::file_tag`).
 fn owner_name(worker: usize) -> String {
@@ -530,5 +544,19 @@ mod tests {
             !owner_is_dead("not a tag"),
             "an unknown owner waits for its lease"
         );
+        let me = crate::store::Holder::current().clone();
+        if me.process_start == 0 {
+            return; // no /proc: liveness is unknown, leases expire instead
+        }
+        // A server of this host that was killed: its pid names no process now.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let dead = crate::store::Holder {
+            pid,
+            process_start: 1,
+            ..me
+        };
+        assert!(owner_is_dead(&format!("{}/w0", dead.file_tag())));
     }
 }

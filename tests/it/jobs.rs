@@ -560,3 +560,106 @@ async fn one_document_from_every_source_is_one_record() {
         assert!(referenced.contains(&key), "orphan blob {key}");
     }
 }
+
+/// The real server picks up what it finds in the database when it starts: jobs enqueued
+/// while no server ran, and a job a killed server was running (its lease still valid, its
+/// owner process gone), which is not left waiting for the lease to expire.
+#[tokio::test]
+async fn a_restarted_server_runs_the_jobs_it_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().display().to_string();
+    let settings = vanban::config::Settings::load(
+        None,
+        [("VANBAN__STORAGE__DATA_DIR".to_string(), data_dir.clone())],
+    )
+    .unwrap()
+    .settings;
+    let (state, _) = vanban::app::Application::build(
+        settings,
+        vanban::doctypes::DocTypeTable::builtin(),
+        Default::default(),
+    )
+    .await
+    .unwrap()
+    .into_parts();
+    let files = [
+        "pdf/seed000-quoc-tuan.libreoffice.pdf",
+        "pdf/qd-kien-toan.libreoffice.pdf",
+        "pdf/nq-hdnd.libreoffice.pdf",
+    ];
+    let mut ids = Vec::new();
+    for name in files {
+        ids.push(
+            enqueue_upload(
+                &state,
+                upload(name, "application/pdf", true),
+                &fixture(name),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    // A server of this host, killed while running the first job: its lease has minutes
+    // to go, but its process is gone.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let dead = vanban::store::Holder {
+        pid,
+        process_start: 1,
+        ..vanban::store::Holder::current().clone()
+    };
+    let claimed = state
+        .store
+        .claim_job(
+            &format!("{}/w0", dead.file_tag()),
+            chrono::Duration::minutes(10),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, ids[0]);
+    let store = state.store.clone();
+    drop(state);
+
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_vanban"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("VANBAN__STORAGE__DATA_DIR", &data_dir)
+        .env("VANBAN__JOBS__WORKERS", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    let views = loop {
+        let views = job_views(&store, &ids, None).await.unwrap();
+        if views.iter().all(|v| v.state.is_final()) {
+            break views;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not finish the jobs: {views:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    server.kill().await.unwrap();
+    for view in &views {
+        assert!(view.document_id.is_some(), "{view:?}");
+        assert_ne!(view.state, JobState::Failed, "{view:?}");
+    }
+    assert_eq!(
+        views[0].attempts, 2,
+        "the killed run counts: {:?}",
+        views[0]
+    );
+    let (_, total) = store
+        .documents_in_status(Status::Published, None, 10, 0)
+        .await
+        .unwrap();
+    let (_, held) = store
+        .documents_in_status(Status::NeedsReview, None, 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(total + held, 3, "each upload stored once");
+}
