@@ -30,6 +30,22 @@ pub enum UserCommand {
     },
     /// Lists desk accounts.
     List,
+    /// Sets an account's password (read from standard input) and ends its sessions: the
+    /// way back in when the last administrator forgot theirs.
+    Password {
+        #[arg(long)]
+        name: String,
+    },
+    /// Disables an account; its sessions end at once.
+    Disable {
+        #[arg(long)]
+        name: String,
+    },
+    /// Enables a disabled account (and lifts a sign-in lock).
+    Enable {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -146,6 +162,42 @@ pub async fn run_user(command: UserCommand, settings: &Settings) -> anyhow::Resu
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        UserCommand::Password { name }
+        | UserCommand::Disable { name }
+        | UserCommand::Enable { name }
+            if normalize_account_name(&name).is_err() =>
+        {
+            eprintln!("error: no account {name}");
+            Ok(ExitCode::from(2))
+        }
+        UserCommand::Password { name } => {
+            let name = normalize_account_name(&name).unwrap_or(name);
+            let store = super::open_store(settings).await?;
+            let Some(account) = store.credentials(&name).await? else {
+                eprintln!("error: no account {name}");
+                return Ok(ExitCode::from(2));
+            };
+            let secret = read_password()?;
+            if let Err(why) = password::check_strength(&secret, &name) {
+                eprintln!("error: password refused: {why}");
+                return Ok(ExitCode::from(2));
+            }
+            let hash = password::hash(secret).await?;
+            store
+                .set_password(
+                    account.account.id,
+                    &hash,
+                    None,
+                    "cli:user-password",
+                    "password_reset",
+                )
+                .await?;
+            println!("password of {name} set; its sessions ended");
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Disable { name } => set_disabled(settings, &name, true).await,
+        UserCommand::Enable { name } => set_disabled(settings, &name, false).await,
         UserCommand::List => {
             let store = super::open_store(settings).await?;
             for a in store.accounts().await? {
@@ -162,6 +214,28 @@ pub async fn run_user(command: UserCommand, settings: &Settings) -> anyhow::Resu
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn set_disabled(settings: &Settings, name: &str, disabled: bool) -> anyhow::Result<ExitCode> {
+    let name = normalize_account_name(name).unwrap_or_else(|_| name.to_string());
+    let store = super::open_store(settings).await?;
+    let Some(account) = store.credentials(&name).await? else {
+        eprintln!("error: no account {name}");
+        return Ok(ExitCode::from(2));
+    };
+    store
+        .set_account_disabled(account.account.id, disabled, "cli:user")
+        .await?;
+    println!(
+        "account {name} {}",
+        if disabled {
+            "disabled; its sessions ended"
+        } else {
+            "enabled"
+        }
+    );
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn run_unit(command: UnitCommand, settings: &Settings) -> anyhow::Result<ExitCode> {

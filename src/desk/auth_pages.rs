@@ -450,6 +450,26 @@ async fn accounts_page(
             min = password::MIN_LENGTH,
         ));
     }
+    let names: HashMap<i64, &str> = accounts.iter().map(|a| (a.id, a.name.as_str())).collect();
+    let mut journal = String::new();
+    for entry in state.store.account_audit_log(None, 50).await? {
+        let subject = match (entry.account_id, &entry.unit_code) {
+            (Some(id), _) => names
+                .get(&id)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| format!("#{id}")),
+            (None, Some(code)) => format!("đơn vị {code}"),
+            (None, None) => String::new(),
+        };
+        journal.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+            escape(&vn_time(entry.at)),
+            escape(&entry.actor),
+            escape(audit_label(&entry.action)),
+            escape(&subject),
+            escape(&entry.detail.to_string()),
+        ));
+    }
     let body = format!(
         r#"<h1>Tài khoản</h1>
 {done}
@@ -465,13 +485,38 @@ async fn accounts_page(
 <p><label>Đơn vị (văn thư, chỉ xem: ít nhất một)<br><select name="unit" multiple size="6">{unit_opts}</select></label></p>
 <p><label>Mật khẩu ban đầu (ít nhất {min} ký tự)<br><input name="password" type="password" autocomplete="new-password" minlength="{min}" required></label></p>
 <p><button type="submit">Tạo tài khoản</button></p>
-</form>"#,
+</form>
+<h2>Nhật ký tài khoản và đơn vị (50 mục gần nhất)</h2>
+<table><thead><tr><th>Lúc</th><th>Người làm</th><th>Việc</th><th>Đối tượng</th><th>Chi tiết</th></tr></thead>
+<tbody>
+{journal}</tbody></table>"#,
         done = done_message(query.get("done")),
         roles = role_options(Role::Clerk),
         unit_opts = unit_options(&units, &[]),
         min = password::MIN_LENGTH,
     );
     Ok(frame(Some(&user), "Tài khoản", &body))
+}
+
+/// What the journal calls an audited action.
+fn audit_label(action: &str) -> &str {
+    match action {
+        "signed_in" => "Đăng nhập",
+        "signed_out" => "Đăng xuất",
+        "account_created" => "Tạo tài khoản",
+        "account_disabled" => "Vô hiệu hoá tài khoản",
+        "account_enabled" => "Mở lại tài khoản",
+        "account_locked" => "Tạm khoá do sai mật khẩu",
+        "client_locked" => "Tạm khoá địa chỉ đăng nhập",
+        "password_changed" => "Đổi mật khẩu",
+        "password_reset" => "Đặt lại mật khẩu",
+        "account_units_changed" => "Đổi đơn vị",
+        "account_role_changed" => "Đổi vai trò",
+        "unit_created" => "Thêm đơn vị",
+        "unit_seeded" => "Thêm đơn vị từ cấu hình",
+        "unit_updated" => "Sửa đơn vị",
+        other => other,
+    }
 }
 
 /// The units a form names: each must be a valid organ code; clerks and viewers need one.

@@ -733,8 +733,8 @@ impl Store {
 
     // ----- sessions -----
 
-    /// Stores a new session. Sessions of the account that are over (idle since
-    /// `idle_cutoff` or past their end) are removed on the way, and so is `replaces` (the
+    /// Stores a new session. Sessions that are over (idle since `idle_cutoff` or past
+    /// their end), of any account, are removed on the way, and so is `replaces` (the
     /// SHA-256 of a session token the browser presented at sign-in: a new token is issued
     /// at every sign-in).
     pub async fn create_session(
@@ -745,8 +745,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM sessions WHERE (account_id = $1 AND (last_seen_at < $2 OR expires_at < $3)) OR token_sha256 = $4")
-                .bind(session.account_id)
+            sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR expires_at < $2 OR token_sha256 = $3")
                 .bind(idle_cutoff)
                 .bind(session.created_at)
                 .bind(replaces.unwrap_or(""))

@@ -975,6 +975,11 @@ async fn administrators_manage_accounts_and_units() {
         page.contains("Nguyễn Thị Một Cửa") && page.contains("Chỉ xem"),
         "{page}"
     );
+    // The journal on the page says who did what.
+    assert!(
+        page.contains("<td>desk:quantri</td><td>Vô hiệu hoá tài khoản</td><td>mot.cua</td>"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -1178,6 +1183,39 @@ async fn the_first_administrator_is_made_on_the_command_line() {
         "{listed}"
     );
 
+    // The way back in: a new password from standard input, sessions ended; disable, enable.
+    let out = vanban_cli(
+        data,
+        &["user", "password", "--name", "quantri"],
+        "Ba con mèo đen ngồi trên mái\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = vanban_cli(
+        data,
+        &["user", "password", "--name", "khongco"],
+        "Ba con mèo đen ngồi trên mái\n",
+    );
+    assert!(!out.status.success());
+    let out = vanban_cli(data, &["user", "disable", "--name", "vanthu"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed =
+        String::from_utf8_lossy(&vanban_cli(data, &["user", "list"], "").stdout).to_string();
+    assert!(listed.contains("vanthu\tclerk\tdisabled"), "{listed}");
+    let out = vanban_cli(data, &["user", "enable", "--name", "vanthu"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let url = format!("sqlite://{}?mode=rwc", data.join("vanban.db").display());
     let store = Store::connect(&url, 2).await.unwrap();
     let c = store.credentials("vanthu").await.unwrap().unwrap();
@@ -1191,7 +1229,28 @@ async fn the_first_administrator_is_made_on_the_command_line() {
         (Role::Admin, "Quản trị viên")
     );
     assert!(password::verify_blocking(
-        "Sông Hồng chảy qua Hà Nội",
+        "Ba con mèo đen ngồi trên mái",
         &admin.password_hash
     ));
+    assert!(!admin.account.disabled);
+    assert!(
+        !store
+            .credentials("vanthu")
+            .await
+            .unwrap()
+            .unwrap()
+            .account
+            .disabled
+    );
+    let audit = store.account_audit_log(None, 100).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "password_reset" && e.actor == "cli:user-password")
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "account_disabled" && e.actor == "cli:user")
+    );
 }
