@@ -1189,3 +1189,8 @@ pub use sync::{
     AttachmentRecord, AttachmentRole, NewAttachment, PackageRecord, PackageState, PendingStatus,
     SyncAction, SyncRun, SyncWrite, Tombstone, VersionRecord,
 };
+mod desk;
+pub use desk::{
+    Duplicate, DuplicateKind, HoldTag, NEAR_IDENTICAL, QueueCursor, QueueFilter, QueueItem,
+    QueueOrder, QueuePage, text_similarity,
+};
