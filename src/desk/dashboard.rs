@@ -297,15 +297,15 @@ async fn retry(
         .get("source")
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
-        .ok_or(DeskError::NotFound)?;
+        .ok_or_else(|| DeskError::NotFound("Không tìm thấy gói liên thông".into()))?;
     let package = state
         .store
         .package(source, &package_id)
         .await?
-        .ok_or(DeskError::NotFound)?;
+        .ok_or_else(|| DeskError::NotFound("Không tìm thấy gói liên thông".into()))?;
     let unit = package_unit(&state, &package).await?;
     if !may_see(&user, unit.as_deref()) {
-        return Err(DeskError::NotFound);
+        return Err(DeskError::NotFound("Không tìm thấy gói liên thông".into()));
     }
     if !may_handle(&user, unit.as_deref()) {
         return Err(DeskError::Forbidden(

@@ -19,10 +19,13 @@ use serde_json::Value;
 
 use super::layout::{desk_page_at, source_label, vn_time};
 use crate::auth::{DeskError, DeskUser};
-use crate::domain::{RecordFacts, Refusal, Status, check_transition};
-use crate::store::{AuditEntry, DocumentRecord, DuplicateKind, StoredFile};
+use crate::domain::{HoldCode, HoldState, RecordFacts, Refusal, Status, check_transition};
+use crate::store::{AuditEntry, DocumentRecord, DuplicateKind, HoldRecord, StoredFile};
 use crate::web::html::{escape, vn_date};
 use crate::web::{SharedState, display_title, signatures_of};
+
+/// The answer for a missing record and for one the account may not read.
+const NOT_FOUND: &str = "Không tìm thấy văn bản";
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -38,14 +41,14 @@ pub async fn readable_record(
     user: &DeskUser,
     id: &str,
 ) -> Result<DocumentRecord, DeskError> {
-    let id: i64 = id.parse().map_err(|_| DeskError::NotFound)?;
+    let id: i64 = id.parse().map_err(|_| DeskError::NotFound(NOT_FOUND.into()))?;
     let record = match state.store.get_document(id).await {
         Ok(r) => r,
-        Err(crate::store::StoreError::NotFound(_)) => return Err(DeskError::NotFound),
+        Err(crate::store::StoreError::NotFound(_)) => return Err(DeskError::NotFound(NOT_FOUND.into())),
         Err(e) => return Err(e.into()),
     };
     if !user.can_read(&record.unit_code) {
-        return Err(DeskError::NotFound);
+        return Err(DeskError::NotFound(NOT_FOUND.into()));
     }
     Ok(record)
 }
@@ -324,11 +327,59 @@ fn size_label(bytes: i64) -> String {
 fn holds_section(
     user: &DeskUser,
     record: &DocumentRecord,
-    holds: &[crate::domain::Hold],
+    holds: &[HoldRecord],
     can_write: bool,
 ) -> String {
-    let _ = (user, record, holds, can_write);
-    String::new()
+    if holds.is_empty() {
+        return String::new();
+    }
+    let open = holds.iter().filter(|h| h.state == HoldState::Open).count();
+    let mut out = format!(
+        r#"<section class="card"><h2>Lý do giữ lại <span class="muted">({open} chưa xử lý)</span></h2>"#
+    );
+    for h in holds {
+        let resolved = h.state != HoldState::Open;
+        out.push_str(&format!(
+            r#"<div class="hold{}"><strong>{}</strong> <span class="muted">· {}</span><br>{}"#,
+            if resolved { " resolved" } else { "" },
+            escape(h.code.label()),
+            escape(h.state.label()),
+            escape(&h.message)
+        ));
+        if let Some(span) = h.evidence.as_deref().filter(|s| !s.is_empty()) {
+            let page = h.page.map(|p| format!("trang {p}: ")).unwrap_or_default();
+            out.push_str(&format!(
+                r#"<span class="span">{}<mark>{}</mark></span>"#,
+                escape(&page),
+                escape(span)
+            ));
+        }
+        if resolved {
+            let by = [
+                h.resolved_by.clone(),
+                h.resolved_at.map(vn_time),
+                h.resolution_note.clone().filter(|n| !n.is_empty()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ");
+            if !by.is_empty() {
+                out.push_str(&format!(r#"<br><span class="muted">{}</span>"#, escape(&by)));
+            }
+        } else if can_write && h.code == HoldCode::PersonalData {
+            // The clerk says whether the span really is a citizen's personal data.
+            let csrf = escape(&user.csrf_token);
+            out.push_str(&format!(
+                r#"<form method="post" action="/desk/documents/{id}/holds/{hold}/confirm"><input type="hidden" name="csrf" value="{csrf}"><label>Ghi chú <input type="text" name="reason" maxlength="500" size="30"></label> <button type="submit">Đúng là thông tin cá nhân</button></form><form method="post" action="/desk/documents/{id}/holds/{hold}/dismiss"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="reason" value="Không phải thông tin cá nhân"><button type="submit" class="secondary">Không phải, bỏ qua</button></form>"#,
+                id = record.id,
+                hold = h.id
+            ));
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</section>");
+    out
 }
 
 fn signature_section(record: &DocumentRecord) -> String {
@@ -693,14 +744,14 @@ async fn attachment(
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Response, DeskError> {
     let record = readable_record(&state, &user, &id).await?;
-    let n: i32 = n.parse().map_err(|_| DeskError::NotFound)?;
+    let n: i32 = n.parse().map_err(|_| DeskError::NotFound(NOT_FOUND.into()))?;
     let a = state
         .store
         .attachments(record.id)
         .await?
         .into_iter()
         .find(|a| a.position == n)
-        .ok_or(DeskError::NotFound)?;
+        .ok_or(DeskError::NotFound(NOT_FOUND.into()))?;
     let file = StoredFile {
         blob_key: a.sha256.clone(),
         sha256: a.sha256,

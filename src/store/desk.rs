@@ -228,8 +228,8 @@ fn conditions(sql: &mut Sql, filter: &QueueFilter, with_status: bool, with_hold:
     }
 }
 
-/// An unresolved hold (`document_holds h`).
-const OPEN_HOLD: &str = "h.resolved_at IS NULL";
+/// An unresolved hold (`document_holds h`, `domain::HoldState::Open`).
+const OPEN_HOLD: &str = "h.state = 'open'";
 
 const QUEUE_COLUMNS: &str = "d.id, d.unit_code, d.status, d.source, d.doc_type, d.number_symbol, d.issuer, d.abstract, d.created_at, d.updated_at";
 

@@ -267,3 +267,299 @@ async fn the_queue_pages_ten_thousand_held_records_by_key_on_postgres() {
     ten_thousand(Store::connect(&db.url, 4).await.unwrap()).await;
     db.drop().await;
 }
+
+// ---------------------------------------------------------------------------------------
+// The pages, in process, through the real router and a real sign-in.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use vanban::auth::Role;
+
+use crate::desk_support::{DeskSession, desk_account};
+use crate::web::{Doc, TestApp};
+
+/// Gives record `id` an open hold (as the policy stores one).
+async fn hold(app: &TestApp, id: i64, code: &str, message: &str, evidence: Option<&str>) -> i64 {
+    macro_rules! insert {
+        ($pool:expr) => {
+            sqlx::query_scalar(
+                "INSERT INTO document_holds (document_id, code, message, evidence, page, created_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5) RETURNING id",
+            )
+            .bind(id)
+            .bind(code)
+            .bind(message)
+            .bind(evidence)
+            .bind(Utc::now())
+            .fetch_one($pool)
+            .await
+            .unwrap()
+        };
+    }
+    match &app.state.store {
+        Store::Sqlite(pool) => insert!(pool),
+        Store::Postgres(pool) => insert!(pool),
+    }
+}
+
+struct Registry {
+    app: TestApp,
+    held_a: i64,
+    held_b: i64,
+    published_a: i64,
+    twin_a: i64,
+    hold_a: i64,
+}
+
+const BODY: &str = "Điều 1. Phê duyệt danh sách hộ được hỗ trợ sửa chữa nhà ở năm 2024 gồm các hộ có tên \
+                    trong phụ lục kèm theo. Điều 2. Giao Văn phòng theo dõi, đôn đốc thực hiện.";
+
+async fn registry() -> Registry {
+    let app = crate::web::app().await;
+    let held_a = app
+        .add(Doc {
+            unit: UNIT_A,
+            status: Status::NeedsReview,
+            number_symbol: Some("15/QĐ-UBND"),
+            abstract_text: "Phê duyệt danh sách hộ được hỗ trợ sửa chữa nhà ở",
+            body: BODY,
+            ..Doc::default()
+        })
+        .await;
+    let held_b = app
+        .add(Doc {
+            unit: UNIT_B,
+            status: Status::NeedsReview,
+            number_symbol: Some("77/QĐ-UBND"),
+            abstract_text: "Hồ sơ riêng của đơn vị khác",
+            issuer: "Ủy ban nhân dân xã Nam Chính",
+            ..Doc::default()
+        })
+        .await;
+    let published_a = app
+        .add(Doc {
+            unit: UNIT_A,
+            status: Status::Published,
+            number_symbol: Some("3/TB-UBND"),
+            doc_type: "Thông báo",
+            abstract_text: "Lịch tiếp công dân tháng 3",
+            ..Doc::default()
+        })
+        .await;
+    // The same decision again (another copy, a different file): a near-duplicate.
+    let twin_a = app
+        .add(Doc {
+            unit: UNIT_A,
+            status: Status::NeedsReview,
+            number_symbol: Some("15/QĐ-UBND"),
+            abstract_text: "Phê duyệt danh sách hộ được hỗ trợ sửa chữa nhà ở ",
+            body: BODY,
+            issuer: "UBND xã Quốc Tuấn",
+            ..Doc::default()
+        })
+        .await;
+    let hold_a = hold(
+        &app,
+        held_a,
+        "personal_data",
+        "Có thông tin cá nhân: văn thư kiểm tra",
+        Some("Nơi thường trú: xóm 3, xã Quốc Tuấn"),
+    )
+    .await;
+    hold(&app, held_b, "scan", "Bản quét chưa có lớp chữ", None).await;
+    hold(&app, twin_a, "registry_conflict", "Trùng số ký hiệu", None).await;
+    Registry {
+        app,
+        held_a,
+        held_b,
+        published_a,
+        twin_a,
+        hold_a,
+    }
+}
+
+async fn page(session: &DeskSession, app: &TestApp, uri: &str) -> String {
+    let (status, headers, body) = session.get(app, uri).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{uri}");
+    body
+}
+
+#[tokio::test]
+async fn every_desk_page_renders_for_a_clerk_with_only_their_units_records() {
+    let r = registry().await;
+    let app = &r.app;
+    let clerk = desk_account(app, "vanthu-a", Role::Clerk, &[UNIT_A]).await;
+
+    let dashboard = page(&clerk, app, "/desk/").await;
+    assert!(dashboard.contains("Bảng điều khiển"));
+    assert!(dashboard.contains("<strong>2</strong> văn bản đang chờ"), "{dashboard}");
+    assert!(dashboard.contains(&format!("/desk/documents/{}\"", r.held_a)), "oldest waiting");
+    assert!(dashboard.contains("Có thông tin cá nhân") || dashboard.contains("personal_data"));
+    assert!(!dashboard.contains(UNIT_B), "another unit's counts");
+
+    let queue = page(&clerk, app, "/desk/queue").await;
+    for own in [r.held_a, r.twin_a] {
+        assert!(queue.contains(&format!("value=\"{own}\"")), "row and checkbox of #{own}");
+    }
+    assert!(!queue.contains("Hồ sơ riêng của đơn vị khác"));
+    assert!(!queue.contains(&format!("/desk/documents/{}\"", r.held_b)));
+    assert!(queue.contains(r#"action="/desk/queue/bulk""#));
+    assert!(queue.contains(&format!(r#"name="csrf" value="{}""#, clerk.csrf)));
+    assert!(queue.contains("data-select-all"));
+    // Filtered by reason: only the record held for it.
+    let by_reason = page(&clerk, app, "/desk/queue?reason=personal_data").await;
+    assert!(by_reason.contains(&format!("value=\"{}\"", r.held_a)));
+    assert!(!by_reason.contains(&format!("value=\"{}\"", r.twin_a)));
+    let text = page(&clerk, app, "/desk/queue?q=15%2Fq%C4%90").await;
+    assert!(text.contains("2 văn bản"), "{text}");
+    let published = page(&clerk, app, "/desk/queue?status=published").await;
+    assert!(published.contains("Lịch tiếp công dân"));
+    assert!(!published.contains(&format!("value=\"{}\"", r.held_a)));
+
+    let view = page(&clerk, app, &format!("/desk/documents/{}", r.held_a)).await;
+    assert!(view.contains(&format!(r#"<iframe src="/desk/documents/{}/file""#, r.held_a)));
+    assert!(view.contains("15/QĐ-UBND"));
+    assert!(view.contains("<mark>Nơi thường trú: xóm 3, xã Quốc Tuấn</mark>"), "{view}");
+    assert!(view.contains(&format!(
+        r#"action="/desk/documents/{}/holds/{}/confirm""#,
+        r.held_a, r.hold_a
+    )));
+    assert!(view.contains(&format!(r#"action="/desk/documents/{}/publish""#, r.held_a)));
+    assert!(view.contains(&format!(r#"action="/desk/documents/{}/withhold""#, r.held_a)));
+    assert!(!view.contains(&format!(r#"action="/desk/documents/{}/withdraw""#, r.held_a)),
+        "withdrawal is for published records");
+    assert!(view.contains(&format!(r#"href="/desk/documents/{}/correct""#, r.held_a)));
+    // The near-duplicate, with both choices.
+    assert!(view.contains("Có thể trùng với"));
+    assert!(view.contains(&format!(r#"name="into" value="{}""#, r.twin_a)));
+    assert!(view.contains(&format!(r#"action="/desk/documents/{}/keep-both""#, r.held_a)));
+    assert!(view.contains("Lịch sử") && view.contains("Tạo bản ghi"));
+
+    let published_view = page(&clerk, app, &format!("/desk/documents/{}", r.published_a)).await;
+    assert!(published_view.contains(&format!(r#"action="/desk/documents/{}/withdraw""#, r.published_a)));
+    assert!(!published_view.contains(&format!(r#"action="/desk/documents/{}/publish""#, r.published_a)));
+
+    // The original, inline, for the browser's viewer.
+    let (status, headers, body) = clerk.get(app, &format!("/desk/documents/{}/file", r.held_a)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
+    assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("inline"));
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert!(body.starts_with("%PDF-"));
+
+    // Another unit's record, its file and its further files do not exist for this clerk.
+    for uri in [
+        format!("/desk/documents/{}", r.held_b),
+        format!("/desk/documents/{}/file", r.held_b),
+        format!("/desk/documents/{}/attachments/1", r.held_b),
+        "/desk/documents/999999".to_string(),
+        "/desk/documents/abc".to_string(),
+    ] {
+        let (status, _, body) = clerk.get(app, &uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(!body.contains("Hồ sơ riêng"), "{uri}");
+    }
+
+    // The look: one stylesheet and one script, versioned and cached.
+    for (uri, media_type) in [
+        (vanban::desk::layout::css_url(), "text/css"),
+        (vanban::desk::layout::js_url(), "text/javascript"),
+    ] {
+        assert!(dashboard.contains(&uri));
+        let (status, headers, _) = app.get(&uri).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with(media_type));
+        assert!(headers[header::CACHE_CONTROL].to_str().unwrap().contains("max-age=31536000"));
+    }
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_action_forms_and_an_admin_sees_every_unit() {
+    let r = registry().await;
+    let app = &r.app;
+    let viewer = desk_account(app, "xem-a", Role::Viewer, &[UNIT_A]).await;
+    let queue = page(&viewer, app, "/desk/queue").await;
+    assert!(queue.contains("Phê duyệt danh sách hộ"));
+    assert!(!queue.contains("/desk/queue/bulk") && !queue.contains(r#"type="checkbox""#));
+    for id in [r.held_a, r.published_a] {
+        let view = page(&viewer, app, &format!("/desk/documents/{id}")).await;
+        // The only form that posts is signing out.
+        assert_eq!(view.matches(r#"method="post""#).count(), 1, "#{id}: {view}");
+        for action in ["publish", "withhold", "reject", "withdraw", "return", "merge", "keep-both", "correct"] {
+            assert!(!view.contains(&format!("/desk/documents/{id}/{action}")), "{action} for a viewer");
+        }
+        assert!(!view.contains("/confirm\"") && !view.contains("/dismiss\""));
+    }
+    let (status, _, _) = viewer.get(app, &format!("/desk/documents/{}/file", r.held_a)).await;
+    assert_eq!(status, StatusCode::OK, "a viewer reads the file");
+
+    let admin = desk_account(app, "quantri", Role::Admin, &[]).await;
+    let queue = page(&admin, app, "/desk/queue").await;
+    for id in [r.held_a, r.held_b, r.twin_a] {
+        assert!(queue.contains(&format!("value=\"{id}\"")), "#{id} for an admin");
+    }
+    let dashboard = page(&admin, app, "/desk/").await;
+    assert!(dashboard.contains(UNIT_B) && dashboard.contains("<strong>3</strong> văn bản đang chờ"));
+    assert!(dashboard.contains(r#"href="/desk/accounts""#));
+    let clerk_dashboard = page(&desk_account(app, "vt", Role::Clerk, &[UNIT_A]).await, app, "/desk/").await;
+    assert!(!clerk_dashboard.contains(r#"href="/desk/accounts""#), "admin links for admins");
+}
+
+#[tokio::test]
+async fn a_package_needing_attention_is_retried_from_the_dashboard() {
+    let r = registry().await;
+    let app = &r.app;
+    macro_rules! insert {
+        ($pool:expr) => {
+            sqlx::query(
+                "INSERT INTO sync_packages (source, package_id, state, attempts, last_error, first_seen_at, updated_at) \
+                 VALUES ('vxp', 'pkg/7 b', 'needs_attention', 5, 'tệp đính kèm hỏng', $1, $1)",
+            )
+            .bind(Utc::now())
+            .execute($pool)
+            .await
+            .unwrap()
+        };
+    }
+    match &app.state.store {
+        Store::Sqlite(pool) => insert!(pool),
+        Store::Postgres(pool) => insert!(pool),
+    };
+    // The source names no unit: only an administrator sees and retries it.
+    let clerk = desk_account(app, "vanthu-a", Role::Clerk, &[UNIT_A]).await;
+    let dashboard = page(&clerk, app, "/desk/").await;
+    assert!(!dashboard.contains("pkg/7 b"));
+    let uri = "/desk/sync/packages/pkg%2F7%20b/retry";
+    let (status, _, _) = clerk.post(app, uri, &[("source", "vxp")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let admin = desk_account(app, "quantri", Role::Admin, &[]).await;
+    let dashboard = page(&admin, app, "/desk/").await;
+    assert!(dashboard.contains("pkg/7 b") && dashboard.contains("tệp đính kèm hỏng"));
+    assert!(dashboard.contains(r#"action="/desk/sync/packages/pkg%2F7%20b/retry""#), "{dashboard}");
+    let (status, _, _) = admin
+        .post_with_csrf(app, uri, &[("source", "vxp")], None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token");
+    let (status, headers, _) = admin.post(app, uri, &[("source", "vxp")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let package = app.state.store.package("vxp", "pkg/7 b").await.unwrap().unwrap();
+    assert_eq!(package.state, vanban::store::PackageState::Failed);
+    assert_eq!(package.attempts, 0);
+    // The next page says so, once.
+    let flash = crate::desk_support::set_cookie(&headers, "vb_flash").expect("a flash");
+    let request = Request::builder()
+        .uri("/desk/")
+        .header(
+            header::COOKIE,
+            format!("{}={}; vb_flash={flash}", vanban::auth::session::COOKIE, admin.token),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = app.request(request).await;
+    assert_eq!(status, StatusCode::OK);
+    let body = String::from_utf8(body).unwrap();
+    assert!(body.contains("sẽ được thử lại ở lượt đồng bộ tiếp theo"), "{body}");
+    assert!(headers.get_all(header::SET_COOKIE).iter().any(|v| v.to_str().unwrap().starts_with("vb_flash=;")));
+}
