@@ -3,11 +3,13 @@
 //! view with its corrections and actions, the dashboard. Every page and action checks the
 //! signed-in account's role and units; every state-changing form carries a CSRF token.
 
+pub mod auth_pages;
+
 use axum::Router;
 
 use crate::web::SharedState;
 
 /// Every desk route. Each part of the desk adds its own router here.
 pub fn router() -> Router<SharedState> {
-    Router::new()
+    Router::new().merge(auth_pages::router())
 }

@@ -1189,6 +1189,10 @@ pub use sync::{
     AttachmentRecord, AttachmentRole, NewAttachment, PackageRecord, PackageState, PendingStatus,
     SyncAction, SyncRun, SyncWrite, Tombstone, VersionRecord,
 };
+mod accounts;
+pub use accounts::{
+    Account, AccountAuditEntry, Credentials, NewAccount, NewSession, SessionAccount, Unit,
+};
 mod desk;
 pub use desk::{
     Duplicate, DuplicateKind, HoldTag, NEAR_IDENTICAL, QueueCursor, QueueFilter, QueueItem,
