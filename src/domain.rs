@@ -19,14 +19,20 @@ pub enum Status {
     Draft,
     NeedsReview,
     Published,
+    /// A clerk decided to keep it back from the public, with a reason ("không công khai").
+    Withheld,
+    /// Not a registry document (a wrong file, a duplicate merged into another record).
+    Rejected,
     Withdrawn,
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [
+    pub const ALL: [Status; 6] = [
         Status::Draft,
         Status::NeedsReview,
         Status::Published,
+        Status::Withheld,
+        Status::Rejected,
         Status::Withdrawn,
     ];
 
@@ -35,6 +41,8 @@ impl Status {
             Status::Draft => "draft",
             Status::NeedsReview => "needs_review",
             Status::Published => "published",
+            Status::Withheld => "withheld",
+            Status::Rejected => "rejected",
             Status::Withdrawn => "withdrawn",
         }
     }
@@ -44,6 +52,8 @@ impl Status {
             "draft" => Status::Draft,
             "needs_review" => Status::NeedsReview,
             "published" => Status::Published,
+            "withheld" => Status::Withheld,
+            "rejected" => Status::Rejected,
             "withdrawn" => Status::Withdrawn,
             _ => return None,
         })
@@ -55,6 +65,8 @@ impl Status {
             Status::Draft => "bản nháp",
             Status::NeedsReview => "chờ văn thư xem xét",
             Status::Published => "đã công khai",
+            Status::Withheld => "không công khai",
+            Status::Rejected => "đã loại",
             Status::Withdrawn => "đã thu hồi",
         }
     }
@@ -87,6 +99,19 @@ macro_rules! public_sql {
     };
 }
 
+/// Whether a withdrawn record shows the public its withdrawal notice ("Đã thu hồi ngày
+/// …: lý do", its identity, no file, no text): only a record that was once public, and
+/// never a classified or internal one. Everything else that is not [`is_public`] answers
+/// as if it did not exist.
+pub fn shows_withdrawal_notice(
+    status: Status,
+    secrecy: Option<&str>,
+    internal_circulation: bool,
+    ever_published: bool,
+) -> bool {
+    status == Status::Withdrawn && ever_published && secrecy.is_none() && !internal_circulation
+}
+
 /// What the publication rule looks at in a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordFacts<'a> {
@@ -95,6 +120,8 @@ pub struct RecordFacts<'a> {
     pub internal_circulation: bool,
     /// Set when a later document replaced this one.
     pub replaced_by: Option<i64>,
+    /// The record's current holds (superseded ones left out) and their state.
+    pub holds: &'a [(HoldCode, HoldState)],
 }
 
 /// Why a status change (or a write that would publish) was refused.
@@ -112,6 +139,280 @@ pub enum Refusal {
     SameKeyPublished { other: i64 },
     #[error("Không chuyển được từ trạng thái \"{}\" sang \"{}\"", .from.label(), .to.label())]
     InvalidTransition { from: Status, to: Status },
+    #[error("{}", held_message(*.code, *.state))]
+    Held { code: HoldCode, state: HoldState },
+    #[error("Lý do giữ lại #{0} đã được xử lý")]
+    HoldResolved(i64),
+    #[error("Không gộp được văn bản #{0} vào chính nó")]
+    MergeIntoItself(i64),
+    #[error("Văn bản #{0} đang công khai: thu hồi trước khi gộp")]
+    MergePublished(i64),
+    #[error("Văn bản #{0} đã bị loại: không gộp vào văn bản đã loại")]
+    MergeIntoRejected(i64),
+    #[error("Cần ghi lý do cho thao tác \"{}\"", .0.label())]
+    ReasonRequired(Action),
+}
+
+fn held_message(code: HoldCode, state: HoldState) -> String {
+    match state {
+        HoldState::Confirmed => format!(
+            "Văn thư đã xác nhận lý do giữ lại \"{}\": không công khai được (có thể chọn không công khai, kèm lý do)",
+            code.label()
+        ),
+        _ => format!(
+            "Còn lý do giữ lại chưa xử lý \"{}\": xác nhận hoặc bỏ qua trước khi công khai",
+            code.label()
+        ),
+    }
+}
+
+/// Why a record is held for a clerk: one code per kind of reason, so the queue can count
+/// and filter them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldCode {
+    /// A certain secrecy or circulation marking.
+    Marking,
+    /// A marking-like token not placed with certainty.
+    MarkingDoubt,
+    /// Personal data of a citizen (the matched span is the evidence).
+    PersonalData,
+    /// No text layer: a scan that needs OCR.
+    Scan,
+    /// A document type outside the list published without a clerk.
+    TypeNotPublic,
+    /// Required fields could not be read.
+    MissingFields,
+    /// A signature that fails.
+    SignatureBroken,
+    /// A signature not verified against a configured trust anchor, or none.
+    SignatureUntrusted,
+    /// The source is not trusted to publish alone.
+    UntrustedSource,
+    /// Another record has the same registry key but other content.
+    RegistryConflict,
+    /// The extraction stopped at its budget.
+    BudgetExceeded,
+    /// A further file of the package holds the record (marking, personal data, unreadable).
+    FurtherFiles,
+    /// The package had no document file.
+    NoFile,
+    /// Any other reason (and reasons stored before holds were structured).
+    Other,
+}
+
+impl HoldCode {
+    pub const ALL: [HoldCode; 14] = [
+        HoldCode::Marking,
+        HoldCode::MarkingDoubt,
+        HoldCode::PersonalData,
+        HoldCode::Scan,
+        HoldCode::TypeNotPublic,
+        HoldCode::MissingFields,
+        HoldCode::SignatureBroken,
+        HoldCode::SignatureUntrusted,
+        HoldCode::UntrustedSource,
+        HoldCode::RegistryConflict,
+        HoldCode::BudgetExceeded,
+        HoldCode::FurtherFiles,
+        HoldCode::NoFile,
+        HoldCode::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldCode::Marking => "marking",
+            HoldCode::MarkingDoubt => "marking_doubt",
+            HoldCode::PersonalData => "personal_data",
+            HoldCode::Scan => "scan",
+            HoldCode::TypeNotPublic => "type_not_public",
+            HoldCode::MissingFields => "missing_fields",
+            HoldCode::SignatureBroken => "signature_broken",
+            HoldCode::SignatureUntrusted => "signature_untrusted",
+            HoldCode::UntrustedSource => "untrusted_source",
+            HoldCode::RegistryConflict => "registry_conflict",
+            HoldCode::BudgetExceeded => "budget_exceeded",
+            HoldCode::FurtherFiles => "further_files",
+            HoldCode::NoFile => "no_file",
+            HoldCode::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HoldCode> {
+        HoldCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The Vietnamese name clerks see (queue filters, counts).
+    pub fn label(self) -> &'static str {
+        match self {
+            HoldCode::Marking => "Có dấu chỉ độ mật / lưu hành nội bộ",
+            HoldCode::MarkingDoubt => "Nghi có dấu chỉ độ mật",
+            HoldCode::PersonalData => "Thông tin cá nhân",
+            HoldCode::Scan => "Bản quét, chưa có văn bản",
+            HoldCode::TypeNotPublic => "Loại văn bản không tự công khai",
+            HoldCode::MissingFields => "Thiếu thông tin bắt buộc",
+            HoldCode::SignatureBroken => "Chữ ký số không hợp lệ",
+            HoldCode::SignatureUntrusted => "Chữ ký số chưa xác minh",
+            HoldCode::UntrustedSource => "Nguồn chưa được tin cậy",
+            HoldCode::RegistryConflict => "Trùng số ký hiệu",
+            HoldCode::BudgetExceeded => "Vượt giới hạn trích xuất",
+            HoldCode::FurtherFiles => "Tệp kèm theo cần xem xét",
+            HoldCode::NoFile => "Không có tệp văn bản",
+            HoldCode::Other => "Lý do khác",
+        }
+    }
+
+    /// Whether a hold of this code in this state keeps the record from being published: a
+    /// personal-data or marking-doubt hold until a clerk dismisses it (confirmed, it
+    /// stays). Every other reason is the clerk's to weigh when publishing.
+    pub fn blocks_publishing(self, state: HoldState) -> bool {
+        matches!(self, HoldCode::PersonalData | HoldCode::MarkingDoubt)
+            && matches!(state, HoldState::Open | HoldState::Confirmed)
+    }
+}
+
+/// Where a hold stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldState {
+    Open,
+    /// A clerk confirmed the reason (the personal data is there, the marking is real).
+    Confirmed,
+    /// A clerk found it does not apply.
+    Dismissed,
+    /// The record took a new version (another file): this hold was about the old one.
+    Superseded,
+}
+
+impl HoldState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldState::Open => "open",
+            HoldState::Confirmed => "confirmed",
+            HoldState::Dismissed => "dismissed",
+            HoldState::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HoldState> {
+        [
+            HoldState::Open,
+            HoldState::Confirmed,
+            HoldState::Dismissed,
+            HoldState::Superseded,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HoldState::Open => "chưa xử lý",
+            HoldState::Confirmed => "đã xác nhận",
+            HoldState::Dismissed => "đã bỏ qua",
+            HoldState::Superseded => "thuộc phiên bản trước",
+        }
+    }
+}
+
+/// One reason a record is held, with what it was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    pub code: HoldCode,
+    /// The reason in Vietnamese, as the clerk reads it.
+    pub message: String,
+    /// The matched span (personal data, a marking) when there is one.
+    pub evidence: Option<String>,
+    /// 1-based page of the evidence, when known.
+    pub page: Option<u32>,
+}
+
+impl Hold {
+    pub fn new(code: HoldCode, message: impl Into<String>) -> Hold {
+        Hold {
+            code,
+            message: message.into(),
+            evidence: None,
+            page: None,
+        }
+    }
+
+    pub fn with_evidence(mut self, evidence: impl Into<String>, page: Option<u32>) -> Hold {
+        self.evidence = Some(evidence.into());
+        self.page = page.filter(|p| *p > 0);
+        self
+    }
+}
+
+/// What a clerk (or a machine client of the admin API) does to a record's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Publish,
+    Withhold,
+    Reject,
+    Withdraw,
+    /// Back to the review queue.
+    Return,
+}
+
+impl Action {
+    pub const ALL: [Action; 5] = [
+        Action::Publish,
+        Action::Withhold,
+        Action::Reject,
+        Action::Withdraw,
+        Action::Return,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Publish => "publish",
+            Action::Withhold => "withhold",
+            Action::Reject => "reject",
+            Action::Withdraw => "withdraw",
+            Action::Return => "return",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Publish => "Công khai",
+            Action::Withhold => "Không công khai",
+            Action::Reject => "Loại",
+            Action::Withdraw => "Thu hồi",
+            Action::Return => "Trả về chờ xem xét",
+        }
+    }
+
+    /// The status the action moves a record to.
+    pub fn target(self) -> Status {
+        match self {
+            Action::Publish => Status::Published,
+            Action::Withhold => Status::Withheld,
+            Action::Reject => Status::Rejected,
+            Action::Withdraw => Status::Withdrawn,
+            Action::Return => Status::NeedsReview,
+        }
+    }
+
+    /// Withholding, rejecting and withdrawing need a written reason (a withdrawal's is
+    /// shown publicly).
+    pub fn requires_reason(self) -> bool {
+        matches!(self, Action::Withhold | Action::Reject | Action::Withdraw)
+    }
+
+    /// Whether `reason` is enough for this action.
+    pub fn check_reason(self, reason: &str) -> Result<(), Refusal> {
+        if self.requires_reason() && reason.trim().is_empty() {
+            return Err(Refusal::ReasonRequired(self));
+        }
+        Ok(())
+    }
 }
 
 /// Whether a record with these facts may carry the status `published`. Asked by every
@@ -126,6 +427,16 @@ pub fn check_publishable(facts: &RecordFacts) -> Result<(), Refusal> {
     if let Some(by) = facts.replaced_by {
         return Err(Refusal::Replaced(by));
     }
+    if let Some((code, state)) = facts
+        .holds
+        .iter()
+        .find(|(code, state)| code.blocks_publishing(*state))
+    {
+        return Err(Refusal::Held {
+            code: *code,
+            state: *state,
+        });
+    }
     Ok(())
 }
 
@@ -137,10 +448,14 @@ pub fn check_transition(current: &RecordFacts, to: Status) -> Result<(), Refusal
     let allowed = match (current.status, to) {
         (from, to) if from == to => false,
         (Draft | NeedsReview, _) => true,
-        // Once public, a record leaves by withdrawal or goes back to a clerk; it does not
-        // silently become a draft again.
+        // Once public, a record leaves by withdrawal (with a public notice) or goes back
+        // to a clerk; it does not silently become a draft, withheld or rejected.
         (Published, Withdrawn | NeedsReview) => true,
         (Withdrawn, Published | NeedsReview) => true,
+        // A clerk's decision to keep a record back can be revisited.
+        (Withheld, Published | NeedsReview | Rejected) => true,
+        // A rejected record goes back to review before anything else.
+        (Rejected, NeedsReview) => true,
         _ => false,
     };
     if !allowed {
@@ -333,15 +648,25 @@ pub fn supersedes(arrival: Evidence, holder: Evidence) -> bool {
 /// One document, one record: the rule both paths (hand ingest, e-office sync) follow.
 /// `holders` are the records with the same registry key, in id order.
 pub fn place(arrival: &Arrival, holders: &[Holder]) -> Placement {
-    // The record that speaks for the key: the published one, else the first to arrive.
-    let Some(principal) = holders
-        .iter()
-        .find(|h| h.status == Status::Published)
-        .or_else(|| holders.first())
-    else {
-        return Placement::New;
-    };
     let same = |h: &&Holder| h.fingerprint == arrival.fingerprint;
+    // The record that speaks for the key: the published one, else the first to arrive
+    // that a clerk did not reject. A rejected record speaks for nothing, but the same
+    // content arriving again is still the rejected document.
+    let live: Vec<&Holder> = holders
+        .iter()
+        .filter(|h| h.status != Status::Rejected)
+        .collect();
+    let Some(principal) = live
+        .iter()
+        .copied()
+        .find(|h| h.status == Status::Published)
+        .or_else(|| live.first().copied())
+    else {
+        return match holders.iter().find(same) {
+            Some(h) => Placement::Duplicate { of: h.id },
+            None => Placement::New,
+        };
+    };
     if arrival.evidence == Evidence::Genuine {
         if supersedes(arrival.evidence, principal.evidence) {
             return Placement::Supersede {
@@ -409,10 +734,22 @@ pub fn keep_markings(
 /// it is published if either the record was or the original's decision says so.
 pub fn superseded_status(current: Status, decided: Status) -> Status {
     match (current, decided) {
+        // A clerk's decision stands.
+        (Status::Withheld | Status::Rejected, _) => current,
         (Status::Withdrawn, _) | (_, Status::Withdrawn) => Status::Withdrawn,
+        (_, Status::Withheld | Status::Rejected) => decided,
         (_, Status::NeedsReview) => Status::NeedsReview,
         (_, Status::Published) | (Status::Published, Status::Draft) => Status::Published,
         (_, Status::Draft) => Status::Draft,
+    }
+}
+
+/// The status of a record after an e-office update package: a clerk's decision to keep
+/// it back or reject it stands; otherwise the new version's decision applies.
+pub fn updated_status(current: Status, decided: Status) -> Status {
+    match current {
+        Status::Withheld | Status::Rejected => current,
+        _ => decided,
     }
 }
 
@@ -442,6 +779,7 @@ mod tests {
             secrecy,
             internal_circulation: internal,
             replaced_by: None,
+            holds: &[],
         }
     }
 
@@ -493,6 +831,108 @@ mod tests {
                 .to_string()
                 .contains("không bao giờ")
         );
+    }
+
+    #[test]
+    fn the_transition_table() {
+        use Status::*;
+        // (from, to) pairs allowed for an ordinary record; everything else is refused.
+        let allowed = [
+            (Draft, NeedsReview),
+            (Draft, Published),
+            (Draft, Withheld),
+            (Draft, Rejected),
+            (Draft, Withdrawn),
+            (NeedsReview, Draft),
+            (NeedsReview, Published),
+            (NeedsReview, Withheld),
+            (NeedsReview, Rejected),
+            (NeedsReview, Withdrawn),
+            (Published, Withdrawn),
+            (Published, NeedsReview),
+            (Withheld, Published),
+            (Withheld, NeedsReview),
+            (Withheld, Rejected),
+            (Rejected, NeedsReview),
+            (Withdrawn, Published),
+            (Withdrawn, NeedsReview),
+        ];
+        for from in Status::ALL {
+            for to in Status::ALL {
+                let got = check_transition(&facts(from, None, false), to);
+                assert_eq!(
+                    got.is_ok(),
+                    allowed.contains(&(from, to)),
+                    "{from:?} -> {to:?}: {got:?}"
+                );
+                // Classified and internal records: every move but publishing is as for
+                // any record; publishing is refused whoever asks.
+                for (secrecy, internal) in [(Some("Mật"), false), (None, true)] {
+                    let got = check_transition(&facts(from, secrecy, internal), to);
+                    if to == Published {
+                        assert!(got.is_err(), "{from:?} {secrecy:?} {internal}");
+                    } else {
+                        assert_eq!(got.is_ok(), allowed.contains(&(from, to)));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn open_or_confirmed_personal_data_and_marking_doubts_block_publishing() {
+        use HoldCode::*;
+        use HoldState::*;
+        for code in HoldCode::ALL {
+            for state in [Open, Confirmed, Dismissed, Superseded] {
+                let holds = [(code, state), (Scan, Open)];
+                let f = RecordFacts {
+                    holds: &holds,
+                    ..facts(Status::NeedsReview, None, false)
+                };
+                let blocked = matches!(code, PersonalData | MarkingDoubt)
+                    && matches!(state, Open | Confirmed);
+                let got = check_transition(&f, Status::Published);
+                assert_eq!(got.is_err(), blocked, "{code:?} {state:?}");
+                if blocked {
+                    assert_eq!(got, Err(Refusal::Held { code, state }));
+                }
+                // Other moves are never blocked by a hold.
+                assert_eq!(check_transition(&f, Status::Withheld), Ok(()));
+            }
+        }
+        assert_eq!(
+            Action::Withdraw.check_reason("  "),
+            Err(Refusal::ReasonRequired(Action::Withdraw))
+        );
+        assert_eq!(Action::Publish.check_reason(""), Ok(()));
+        for code in HoldCode::ALL {
+            assert_eq!(HoldCode::parse(code.as_str()), Some(code));
+        }
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn the_withdrawal_notice_shows_only_what_was_once_public() {
+        use Status::*;
+        for status in Status::ALL {
+            for ever in [false, true] {
+                for (secrecy, internal) in [(None, false), (Some("Mật"), false), (None, true)] {
+                    let want = status == Withdrawn && ever && secrecy.is_none() && !internal;
+                    assert_eq!(
+                        shows_withdrawal_notice(status, secrecy, internal, ever),
+                        want
+                    );
+                    // Never both public and a notice.
+                    assert!(
+                        !(shows_withdrawal_notice(status, secrecy, internal, ever)
+                            && is_public(status, secrecy, internal))
+                    );
+                }
+            }
+        }
     }
 
     #[test]

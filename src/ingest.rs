@@ -318,10 +318,14 @@ pub fn hold_as_conflict(doc: &mut NewDocument, with: i64) {
     let reason = domain::conflict_reason(with);
     doc.warnings
         .push(("registry_conflict".into(), reason.clone()));
+    doc.holds.push(domain::Hold::new(
+        domain::HoldCode::RegistryConflict,
+        reason.clone(),
+    ));
     doc.status_reason = match doc.status {
         // Other reasons to hold or withdraw it stay on record beside this one.
         Status::NeedsReview | Status::Withdrawn => format!("{reason}; {}", doc.status_reason),
-        Status::Draft | Status::Published => reason,
+        _ => reason,
     };
     if doc.status != Status::Withdrawn {
         doc.status = Status::NeedsReview;
@@ -417,5 +421,6 @@ pub fn new_document(
             .collect(),
         actor: actor.to_string(),
         status_reason: decision.reason.clone(),
+        holds: decision.holds.clone(),
     }
 }

@@ -7,6 +7,9 @@ pub mod auth_pages;
 
 use axum::Router;
 
+/// Checks of a clerk's corrections (shared with the admin API).
+pub mod validate;
+
 use crate::web::SharedState;
 
 /// Every desk route. Each part of the desk adds its own router here.

@@ -172,6 +172,7 @@ pub fn new_document(doc: &IndexDocument) -> NewDocument {
             .collect(),
         actor: "eval-search".into(),
         status_reason: "synthetic corpus".into(),
+        holds: Vec::new(),
     }
 }
 

@@ -78,6 +78,8 @@ pub enum StoreError {
     },
     #[error("không tìm thấy văn bản {0}")]
     NotFound(i64),
+    #[error("không tìm thấy lý do giữ lại {0}")]
+    HoldNotFound(i64),
     /// The publication rule refused the write (`domain::check_transition`).
     #[error("{0}")]
     Refused(#[from] crate::domain::Refusal),
@@ -138,6 +140,9 @@ pub struct NewDocument {
     pub actor: String,
     /// Why the status was chosen (recorded in the audit trail).
     pub status_reason: String,
+    /// Every reason the record is held (`policy::Decision::holds`), stored with it. A
+    /// record stored for review without any gets one from `status_reason`.
+    pub holds: Vec<crate::domain::Hold>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +207,13 @@ pub struct DocumentRecord {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whether the record was ever public (a withdrawn one then shows its notice).
+    pub ever_published: bool,
+    /// The public withdrawal notice: when, and why.
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub withdrawal_reason: Option<String>,
+    /// The record a clerk merged this duplicate into (it is then rejected).
+    pub merged_into: Option<i64>,
     #[serde(flatten)]
     pub fields: DocumentFields,
 }
@@ -213,6 +225,17 @@ impl DocumentRecord {
             self.status,
             self.fields.secrecy.as_deref(),
             self.fields.internal_circulation,
+        )
+    }
+
+    /// Whether the public sees this record's withdrawal notice instead of a 404
+    /// (`domain::shows_withdrawal_notice`).
+    pub fn shows_withdrawal_notice(&self) -> bool {
+        crate::domain::shows_withdrawal_notice(
+            self.status,
+            self.fields.secrecy.as_deref(),
+            self.fields.internal_circulation,
+            self.ever_published,
         )
     }
 }
@@ -237,7 +260,7 @@ pub struct StoredFile {
 const DOCUMENT_COLUMNS: &str = "id, unit_code, status, source, source_ref, file_sha256, external_id, replaced_by, registry_key, version, created_at, updated_at, \
      doc_type, number, symbol, number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, \
      abstract, signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
-     needs_ocr, text_source, pages, field_evidence, signature";
+     needs_ocr, text_source, pages, field_evidence, signature, ever_published, withdrawn_at, withdrawal_reason, merged_into";
 
 /// Inserts a document's extraction warnings and citations on an open transaction.
 macro_rules! insert_findings_tx {
@@ -319,9 +342,10 @@ macro_rules! insert_document_tx {
                 "INSERT INTO documents (unit_code, status, source, source_ref, external_id, file_sha256, doc_type, number, symbol, \
                  number_symbol, issuer, issuer_parent, place, issued_date, issued_year, effective_date, abstract, \
                  signer_name, signer_title, signing_authority, recipients, secrecy, urgency, internal_circulation, \
-                 needs_ocr, text_source, pages, field_evidence, signature, registry_key, version, created_at, updated_at) \
+                 needs_ocr, text_source, pages, field_evidence, signature, registry_key, version, created_at, updated_at, \
+                 ever_published) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                 $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, 1, $31, $32) RETURNING id",
+                 $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, 1, $31, $32, $33) RETURNING id",
             )
             .bind(&$doc.unit_code)
             .bind($doc.status.as_str())
@@ -355,6 +379,7 @@ macro_rules! insert_document_tx {
             .bind(key_of(&$doc.metadata))
             .bind($now)
             .bind($now)
+            .bind($doc.status == Status::Published)
             .fetch_one(&mut *$tx)
             .await
             .map_err(classify)?
@@ -365,9 +390,12 @@ macro_rules! insert_document_tx {
                 .execute(&mut *$tx)
                 .await?;
             insert_findings_tx!($tx, id, $doc);
+            let holds = crate::store::stored_holds($doc.status, &$doc.holds, &$doc.status_reason);
+            insert_holds_tx!($tx, id, &holds, $now);
             let detail = serde_json::json!({
                 "status": $doc.status.as_str(),
                 "reason": $doc.status_reason,
+                "holds": holds.iter().map(|h| h.code.as_str()).collect::<Vec<_>>(),
                 "source": $doc.source,
                 "file_sha256": $doc.file.sha256,
             });
@@ -383,7 +411,78 @@ fn facts_of(m: &DocumentFields, replaced_by: Option<i64>) -> crate::domain::Reco
         secrecy: m.secrecy.as_deref(),
         internal_circulation: m.internal_circulation,
         replaced_by,
+        holds: &[],
     }
+}
+
+/// The holds stored with a record in `status`: its decision's, and for a record held for
+/// review without any (a caller that gave only a reason), one hold from the reason, so
+/// that every held record says why in the queue.
+fn stored_holds(
+    status: Status,
+    holds: &[crate::domain::Hold],
+    reason: &str,
+) -> Vec<crate::domain::Hold> {
+    if holds.is_empty() && status == Status::NeedsReview {
+        let reason = if reason.trim().is_empty() {
+            "Chờ văn thư xem xét"
+        } else {
+            reason
+        };
+        return vec![crate::domain::Hold::new(
+            crate::domain::HoldCode::Other,
+            reason,
+        )];
+    }
+    holds.to_vec()
+}
+
+/// Inserts a record's holds (state open) on an open transaction.
+macro_rules! insert_holds_tx {
+    ($tx:expr, $id:expr, $holds:expr, $now:expr) => {{
+        for hold in $holds {
+            let hold: &crate::domain::Hold = hold;
+            sqlx::query(
+                "INSERT INTO document_holds (document_id, code, message, evidence, page, state, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind($id)
+            .bind(hold.code.as_str())
+            .bind(&hold.message)
+            .bind(&hold.evidence)
+            .bind(hold.page.map(|p| p as i32))
+            .bind(crate::domain::HoldState::Open.as_str())
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+/// The current holds of record `$id` (superseded ones left out) as the publication rule
+/// reads them, on an open transaction.
+macro_rules! hold_facts_tx {
+    ($tx:expr, $id:expr) => {{
+        let rows = sqlx::query(
+            "SELECT code, state FROM document_holds WHERE document_id = $1 AND state <> $2",
+        )
+        .bind($id)
+        .bind(crate::domain::HoldState::Superseded.as_str())
+        .fetch_all(&mut *$tx)
+        .await?;
+        let mut facts: Vec<(crate::domain::HoldCode, crate::domain::HoldState)> = Vec::new();
+        for r in &rows {
+            let code: String = r.try_get("code")?;
+            let state: String = r.try_get("state")?;
+            facts.push((
+                // An unknown code is kept as "other": never dropped.
+                crate::domain::HoldCode::parse(&code).unwrap_or(crate::domain::HoldCode::Other),
+                // An unknown state is taken as still open.
+                crate::domain::HoldState::parse(&state).unwrap_or(crate::domain::HoldState::Open),
+            ));
+        }
+        facts
+    }};
 }
 
 /// The registry key stored with a document's fields.
@@ -412,6 +511,10 @@ macro_rules! record_from_row {
             version: row.try_get("version")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            ever_published: row.try_get("ever_published")?,
+            withdrawn_at: row.try_get("withdrawn_at")?,
+            withdrawal_reason: row.try_get("withdrawal_reason")?,
+            merged_into: row.try_get("merged_into")?,
             fields: DocumentFields {
                 doc_type: row.try_get("doc_type")?,
                 number: row.try_get("number")?,
@@ -502,7 +605,7 @@ macro_rules! new_version_tx {
              effective_date = $12, abstract = $13, signer_name = $14, signer_title = $15, signing_authority = $16, \
              recipients = $17, secrecy = $18, urgency = $19, internal_circulation = $20, needs_ocr = $21, \
              text_source = $22, pages = $23, field_evidence = $24, signature = $25, registry_key = $26, \
-             version = version + 1, updated_at = $27 WHERE id = $28",
+             version = version + 1, updated_at = $27, ever_published = (ever_published OR $29) WHERE id = $28",
         )
         .bind(status.as_str())
         .bind(&$doc.file.sha256)
@@ -532,6 +635,7 @@ macro_rules! new_version_tx {
         .bind(key_of(m))
         .bind($now)
         .bind($id)
+        .bind(status == Status::Published)
         .execute(&mut *$tx)
         .await
         .map_err(classify)?;
@@ -549,6 +653,30 @@ macro_rules! new_version_tx {
             .execute(&mut *$tx)
             .await?;
         insert_findings_tx!($tx, $id, $doc);
+        // The holds were about the previous file: the new version brings its own.
+        sqlx::query("UPDATE document_holds SET state = $1 WHERE document_id = $2 AND state <> $1")
+            .bind(crate::domain::HoldState::Superseded.as_str())
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        let mut holds = $doc.holds.clone();
+        if status == Status::NeedsReview {
+            let was_marked = old.fields.secrecy.is_some() || old.fields.internal_circulation;
+            if was_marked && !holds.iter().any(|h| h.code == crate::domain::HoldCode::Marking) {
+                holds.push(crate::domain::Hold::new(
+                    crate::domain::HoldCode::Marking,
+                    "Phiên bản trước mang dấu chỉ độ mật / lưu hành nội bộ: văn thư xem xét",
+                ));
+            }
+            if old_doubt && !holds.iter().any(|h| h.code == crate::domain::HoldCode::MarkingDoubt) {
+                holds.push(crate::domain::Hold::new(
+                    crate::domain::HoldCode::MarkingDoubt,
+                    "Phiên bản trước có dấu hiệu độ mật / lưu hành nội bộ chưa xác định: văn thư kiểm tra",
+                ));
+            }
+        }
+        let holds = crate::store::stored_holds(status, &holds, &$doc.status_reason);
+        insert_holds_tx!($tx, $id, &holds, $now);
         if old_doubt && !$doc.warnings.iter().any(|(code, _)| code == crate::domain::MARKING_DOUBT) {
             sqlx::query("INSERT INTO extraction_warnings (document_id, code, message) VALUES ($1, $2, $3)")
                 .bind($id)
@@ -570,14 +698,134 @@ macro_rules! new_version_tx {
     }};
 }
 
-/// Removes the registry-key constraint of migration 0001 from an SQLite database. It was
-/// written inside `CREATE TABLE documents` (over the issuer as written), and SQLite can
-/// drop such a constraint only by rebuilding the table; migration 0006 moved the rule to
-/// the canonical `registry_key` column. The rebuild follows SQLite's documented
-/// procedure on a connection without foreign-key enforcement (dropping the old table
-/// must not cascade), copies the table's current definition — whatever columns later
-/// migrations added — minus that constraint, and re-creates its indexes. A no-op once done.
-async fn sqlite_drop_legacy_registry_key(pool: &SqlitePool) -> Result<(), StoreError> {
+/// Moves record `$id` to status `$to` on an open transaction, the one way a status
+/// changes by request (a clerk's action, the admin API, the CLI): the record's facts and
+/// current holds are read inside the transaction and the move is checked by
+/// `domain::check_transition` (a classified or internal record is refused whoever asks;
+/// an open or confirmed personal-data or marking-doubt hold blocks publishing), and so is
+/// publishing a second record under a registry key another public record holds. A record
+/// outside `$scope` (units; `None`: all) is not found. Publishing marks the record as
+/// once public, clears an earlier withdrawal notice and closes the remaining holds as
+/// dismissed by the publisher; withdrawing records the public notice; returning a record
+/// to review with nothing open gives it a hold saying why. Audited (`status_changed`,
+/// with `$extra` merged into the detail) and appended to the change log. Evaluates to
+/// the previous status.
+macro_rules! transition_tx {
+    ($tx:expr, $id:expr, $to:expr, $scope:expr, $actor:expr, $reason:expr, $extra:expr, $now:expr) => {{
+        let to: Status = $to;
+        let reason: &str = $reason;
+        let row = sqlx::query(
+            "SELECT status, unit_code, secrecy, internal_circulation, replaced_by, registry_key FROM documents WHERE id = $1",
+        )
+        .bind($id)
+        .fetch_optional(&mut *$tx)
+        .await?
+        .ok_or(StoreError::NotFound($id))?;
+        let unit: String = row.try_get("unit_code")?;
+        let scope: Option<&[String]> = $scope;
+        if scope.is_some_and(|units| !units.iter().any(|u| *u == unit)) {
+            return Err(StoreError::NotFound($id));
+        }
+        let previous: String = row.try_get("status")?;
+        let secrecy: Option<String> = row.try_get("secrecy")?;
+        let key: Option<String> = row.try_get("registry_key")?;
+        let holds = hold_facts_tx!($tx, $id);
+        let facts = crate::domain::RecordFacts {
+            // An unknown stored status can only be left, never kept.
+            status: Status::parse(&previous).unwrap_or(Status::NeedsReview),
+            secrecy: secrecy.as_deref(),
+            internal_circulation: row.try_get("internal_circulation")?,
+            replaced_by: row.try_get("replaced_by")?,
+            holds: &holds,
+        };
+        crate::domain::check_transition(&facts, to)?;
+        if to == Status::Published && let Some(key) = &key {
+            let other: Option<i64> = sqlx::query(
+                "SELECT id FROM documents WHERE registry_key = $1 AND status = $2 AND id <> $3 LIMIT 1",
+            )
+            .bind(key)
+            .bind(Status::Published.as_str())
+            .bind($id)
+            .fetch_optional(&mut *$tx)
+            .await?
+            .map(|r| r.try_get("id"))
+            .transpose()?;
+            if let Some(other) = other {
+                return Err(crate::domain::Refusal::SameKeyPublished { other }.into());
+            }
+        }
+        sqlx::query(
+            "UPDATE documents SET status = $1, version = version + 1, updated_at = $2, \
+             ever_published = (ever_published OR $3) WHERE id = $4",
+        )
+        .bind(to.as_str())
+        .bind($now)
+        .bind(to == Status::Published)
+        .bind($id)
+        .execute(&mut *$tx)
+        .await
+        .map_err(classify)?;
+        match to {
+            Status::Withdrawn => {
+                sqlx::query("UPDATE documents SET withdrawn_at = $1, withdrawal_reason = $2 WHERE id = $3")
+                    .bind($now)
+                    .bind(reason.trim())
+                    .bind($id)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            Status::Published => {
+                sqlx::query("UPDATE documents SET withdrawn_at = NULL, withdrawal_reason = NULL WHERE id = $1")
+                    .bind($id)
+                    .execute(&mut *$tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE document_holds SET state = $1, resolved_by = $2, resolved_at = $3, resolution_note = $4 \
+                     WHERE document_id = $5 AND state = $6",
+                )
+                .bind(crate::domain::HoldState::Dismissed.as_str())
+                .bind($actor)
+                .bind($now)
+                .bind(format!("Công khai văn bản: {}", reason.trim()).trim_end_matches([':', ' ']).to_string())
+                .bind($id)
+                .bind(crate::domain::HoldState::Open.as_str())
+                .execute(&mut *$tx)
+                .await?;
+            }
+            Status::NeedsReview => {
+                let open = holds.iter().any(|(_, s)| *s == crate::domain::HoldState::Open);
+                if !open {
+                    let message = if reason.trim().is_empty() {
+                        "Được trả về chờ văn thư xem xét".to_string()
+                    } else {
+                        format!("Được trả về chờ văn thư xem xét: {}", reason.trim())
+                    };
+                    let hold = [crate::domain::Hold::new(crate::domain::HoldCode::Other, message)];
+                    insert_holds_tx!($tx, $id, &hold, $now);
+                }
+            }
+            _ => {}
+        }
+        let mut detail = serde_json::json!({"from": previous, "to": to.as_str(), "reason": reason});
+        if let (Some(d), serde_json::Value::Object(extra)) = (detail.as_object_mut(), $extra) {
+            d.extend(extra);
+        }
+        audit_and_change_tx!($tx, $id, "status_changed", $actor, &detail, $now);
+        previous
+    }};
+}
+
+/// Brings the definition of SQLite's `documents` table in line with what later migrations
+/// need but SQLite cannot alter in place: it removes the registry-key constraint of
+/// migration 0001 (written inside `CREATE TABLE documents`, over the issuer as written;
+/// migration 0006 moved the rule to the canonical `registry_key` column), and widens the
+/// CHECK over `status` to every `domain::Status` (migration 0010 added `withheld` and
+/// `rejected`). The rebuild follows SQLite's documented procedure on a connection without
+/// foreign-key enforcement (dropping the old table must not cascade), copies the table's
+/// current definition — whatever columns later migrations added — with those two edits,
+/// copies every row, re-creates its indexes and checks the foreign keys before
+/// committing. A no-op once done.
+async fn sqlite_rebuild_documents(pool: &SqlitePool) -> Result<(), StoreError> {
     use sqlx::Connection;
     static LEGACY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
@@ -588,19 +836,27 @@ async fn sqlite_drop_legacy_registry_key(pool: &SqlitePool) -> Result<(), StoreE
     static NAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r#"^CREATE TABLE\s+"?documents"?"#).expect("regex")
     });
+    static STATUS_CHECK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"CHECK\s*\(\s*status\s+IN\s*\([^)]*\)\s*\)").expect("regex")
+    });
     let table: String =
         sqlx::query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'documents'")
             .fetch_one(pool)
             .await?
             .try_get("sql")?;
-    if !LEGACY.is_match(&table) {
+    let statuses: Vec<String> = Status::ALL
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    let check = format!("CHECK (status IN ({}))", statuses.join(", "));
+    let wanted = STATUS_CHECK
+        .replace(&LEGACY.replace(&table, ""), regex::NoExpand(&check))
+        .into_owned();
+    if wanted == table {
         return Ok(());
     }
     let rebuilt = NAME
-        .replace(
-            &LEGACY.replace(&table, ""),
-            "CREATE TABLE documents_rebuilt",
-        )
+        .replace(&wanted, "CREATE TABLE documents_rebuilt")
         .into_owned();
     let options = (*pool.connect_options()).clone().foreign_keys(false);
     let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
@@ -688,7 +944,7 @@ impl Store {
         match self {
             Store::Sqlite(pool) => {
                 SQLITE_MIGRATIONS.run(pool).await?;
-                sqlite_drop_legacy_registry_key(pool).await?;
+                sqlite_rebuild_documents(pool).await?;
             }
             Store::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
@@ -959,48 +1215,8 @@ impl Store {
         let now = Utc::now();
         with_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let row = sqlx::query(
-                "SELECT status, secrecy, internal_circulation, replaced_by, registry_key FROM documents WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound(id))?;
-            let previous: String = row.try_get("status")?;
-            let secrecy: Option<String> = row.try_get("secrecy")?;
-            let key: Option<String> = row.try_get("registry_key")?;
-            let facts = crate::domain::RecordFacts {
-                // An unknown stored status can only be left, never kept.
-                status: Status::parse(&previous).unwrap_or(Status::NeedsReview),
-                secrecy: secrecy.as_deref(),
-                internal_circulation: row.try_get("internal_circulation")?,
-                replaced_by: row.try_get("replaced_by")?,
-            };
-            crate::domain::check_transition(&facts, status)?;
-            if status == Status::Published && let Some(key) = &key {
-                let other: Option<i64> = sqlx::query(
-                    "SELECT id FROM documents WHERE registry_key = $1 AND status = $2 AND id <> $3 LIMIT 1",
-                )
-                .bind(key)
-                .bind(Status::Published.as_str())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get("id"))
-                .transpose()?;
-                if let Some(other) = other {
-                    return Err(crate::domain::Refusal::SameKeyPublished { other }.into());
-                }
-            }
-            sqlx::query("UPDATE documents SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3")
-                .bind(status.as_str())
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-            let detail = serde_json::json!({"from": previous, "to": status.as_str(), "reason": reason});
-            audit_and_change_tx!(tx, id, "status_changed", actor, &detail, now);
+            let no_scope: Option<&[String]> = None;
+            transition_tx!(tx, id, status, no_scope, actor, reason, serde_json::json!({}), now);
             tx.commit().await?;
             Ok(())
         })
@@ -1182,6 +1398,8 @@ impl Store {
 }
 
 // After the macros above, which it uses.
+mod actions;
+pub use actions::{Actor, BulkItem, Corrections, HoldRecord, Resolution};
 mod intents;
 pub use intents::{BlobIntent, Holder, Release};
 mod sync;

@@ -291,7 +291,10 @@ impl Store {
                             .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("status")?)))
                             .transpose()?;
                         let Some((old_id, old_status)) = old else { continue };
-                        sqlx::query("UPDATE documents SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+                        sqlx::query(
+                            "UPDATE documents SET status = $1, version = version + 1, updated_at = $2, \
+                             withdrawn_at = $2 WHERE id = $3",
+                        )
                             .bind(Status::Withdrawn.as_str())
                             .bind(now)
                             .bind(old_id)
@@ -308,9 +311,10 @@ impl Store {
                             .await?;
                     }
                     for (old_id, old_status) in withdrawn {
-                        sqlx::query("UPDATE documents SET replaced_by = $1 WHERE id = $2")
+                        sqlx::query("UPDATE documents SET replaced_by = $1, withdrawal_reason = $3 WHERE id = $2")
                             .bind(id)
                             .bind(old_id)
+                            .bind(format!("Được thay thế bởi văn bản #{id}"))
                             .execute(&mut *tx)
                             .await?;
                         let detail = serde_json::json!({
@@ -328,7 +332,7 @@ impl Store {
                         tx,
                         *document_id,
                         doc,
-                        |_| decided,
+                        |current| crate::domain::updated_status(current, decided),
                         &w.actor,
                         format!("Cập nhật theo gói {}", w.package_id),
                         "updated",
@@ -361,9 +365,13 @@ impl Store {
                         .ok_or(StoreError::NotFound(*document_id))?
                         .try_get("status")?;
                     if status != Status::Withdrawn.as_str() {
-                        sqlx::query("UPDATE documents SET status = 'withdrawn', version = version + 1, updated_at = $1 WHERE id = $2")
+                        sqlx::query(
+                            "UPDATE documents SET status = 'withdrawn', version = version + 1, updated_at = $1, \
+                             withdrawn_at = $1, withdrawal_reason = $3 WHERE id = $2",
+                        )
                             .bind(now)
                             .bind(document_id)
+                            .bind(reason)
                             .execute(&mut *tx)
                             .await?;
                         let detail = serde_json::json!({"from": status, "to": "withdrawn", "reason": reason, "package": w.package_id});

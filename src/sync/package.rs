@@ -8,6 +8,7 @@ use crate::blob::{BlobGuard, BlobStore};
 use crate::config::PublicationSettings;
 use crate::doctypes::DocTypeTable;
 use crate::domain::{self, Placement};
+use crate::domain::{Hold, HoldCode};
 use crate::edxml_import::{ImportedPackage, import_edxml};
 use crate::extract::sha256_hex;
 use crate::ingest::{Origin, hold_as_conflict, new_document, placement};
@@ -129,17 +130,17 @@ pub async fn prepare(
         };
         let mut decision = policy::decide(&imported.extraction, &publication, request);
         if imported.file.is_none() && decision.status == Status::Published {
-            decision = Decision {
-                status: Status::NeedsReview,
-                reason: "Gói edXML không có tệp văn bản đính kèm: cần văn thư bổ sung tệp".into(),
-            };
+            decision = Decision::held(vec![Hold::new(
+                HoldCode::NoFile,
+                "Gói edXML không có tệp văn bản đính kèm: cần văn thư bổ sung tệp",
+            )]);
         }
         // The further files are served with the record: what holds one of them holds it.
         if !imported.concerns.is_empty() && decision.status == Status::Published {
-            decision = Decision {
-                status: Status::NeedsReview,
-                reason: format!("{}: cần văn thư xem xét", imported.concerns.join("; ")),
-            };
+            decision = Decision::held(vec![Hold::new(
+                HoldCode::FurtherFiles,
+                format!("{}: cần văn thư xem xét", imported.concerns.join("; ")),
+            )]);
         }
         if !dry_run {
             let mut items: Vec<(&str, &[u8])> = Vec::new();
@@ -303,10 +304,10 @@ pub async fn plan(
                     } else {
                         // A withdrawn document stays withdrawn: an update does not bring it back.
                         let decision = if doc.status == Status::Withdrawn {
-                            Decision {
-                                status: Status::Withdrawn,
-                                reason: "Văn bản đã bị thu hồi: bản cập nhật được lưu, không công khai lại".into(),
-                            }
+                            Decision::plain(
+                                Status::Withdrawn,
+                                "Văn bản đã bị thu hồi: bản cập nhật được lưu, không công khai lại",
+                            )
                         } else {
                             ready.decision.clone()
                         };

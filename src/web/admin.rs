@@ -13,12 +13,13 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{ApiError, Params, SharedState, parse_id};
-use crate::store::{PackageState, Status};
+use crate::domain::Action;
+use crate::store::{Actor, PackageState, Resolution, Status, StoreError};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -26,7 +27,10 @@ pub fn router() -> Router<SharedState> {
         .route("/api/v1/admin/sync-runs/{id}", get(sync_run))
         .route("/api/v1/admin/sync-packages", get(sync_packages))
         .route("/api/v1/admin/review-queue", get(review_queue))
-        .route("/api/v1/admin/documents/{id}", get(document))
+        .route("/api/v1/admin/documents/{id}", get(document).patch(correct))
+        .route("/api/v1/admin/documents/{id}/actions", post(act))
+        .route("/api/v1/admin/documents/bulk", post(bulk))
+        .route("/api/v1/admin/holds/{id}/resolve", post(resolve_hold))
         // Unknown admin paths answer here, so that they too carry `no-store`.
         .route("/api/v1/admin", any(unknown))
         .route("/api/v1/admin/{*rest}", any(unknown))
@@ -62,6 +66,11 @@ pub struct Principal {
 impl Principal {
     fn sees(&self, unit: &str) -> bool {
         self.unit.as_deref().is_none_or(|u| u == unit)
+    }
+
+    /// The name written in the audit trail for this token's writes.
+    fn actor_name(&self) -> String {
+        format!("admin-token:{}", self.name)
     }
 }
 
@@ -301,15 +310,18 @@ async fn review_queue(
         .store
         .documents_in_status(Status::NeedsReview, unit, per_page, offset)
         .await?;
+    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+    let mut holds = state.store.current_holds_of(&ids).await?;
     let mut items = Vec::with_capacity(records.len());
     for r in records {
         let reason = status_reason(&state, r.id).await;
+        let holds = holds.remove(&r.id).unwrap_or_default();
         items.push(json!({
             "id": r.id, "unit_code": r.unit_code, "source": r.source, "source_ref": r.source_ref,
             "doc_type": r.fields.doc_type, "number_symbol": r.fields.number_symbol,
             "issuer": r.fields.issuer, "issued_date": r.fields.issued_date,
             "abstract": r.fields.abstract_text, "secrecy": r.fields.secrecy,
-            "reason": reason, "updated_at": r.updated_at,
+            "reason": reason, "holds": holds, "updated_at": r.updated_at,
         }));
     }
     private(json!({"total": total, "page": page, "per_page": per_page, "items": items}))
@@ -327,10 +339,11 @@ async fn document(
         // As for the public: another unit's record is not acknowledged to exist.
         return Err(ApiError::not_found().into());
     }
-    let (warnings, audit, versions) = tokio::join!(
+    let (warnings, audit, versions, holds) = tokio::join!(
         state.store.warnings(id),
         state.store.audit_trail(id),
-        state.store.versions(id)
+        state.store.versions(id),
+        state.store.holds(id)
     );
     let warnings: Vec<Value> = warnings?
         .into_iter()
@@ -342,7 +355,242 @@ async fn document(
         "warnings": warnings,
         "audit": audit?,
         "versions": versions?,
+        "holds": holds?,
     }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Writes: the same actions as the desk, for machine clients. Bodies are JSON; refusals
+// are JSON errors like every admin answer (409 for a refusal of the publication rule or a
+// conflict, 422 for invalid input).
+
+/// A store error of a write as the admin API answers it.
+fn write_error(e: StoreError) -> Refusal {
+    let (status, code) = match &e {
+        StoreError::NotFound(_) => return ApiError::not_found().into(),
+        StoreError::HoldNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        StoreError::Refused(crate::domain::Refusal::ReasonRequired(_)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "reason_required")
+        }
+        StoreError::Refused(_) => (StatusCode::CONFLICT, "refused"),
+        StoreError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+        _ => return Refusal::Api(e.into()),
+    };
+    Refusal::Api(ApiError {
+        status,
+        code,
+        message: e.to_string(),
+        parameter: None,
+    })
+}
+
+fn unprocessable(message: impl Into<String>) -> Refusal {
+    Refusal::Api(ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_body",
+        message: message.into(),
+        parameter: None,
+    })
+}
+
+/// A JSON body of type `T` (an unknown field, a wrong type or no JSON: 422).
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| unprocessable(format!("Nội dung JSON không hợp lệ: {e}")))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionBody {
+    action: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn parse_action(name: &str) -> Result<Action, Refusal> {
+    Action::parse(name).ok_or_else(|| {
+        unprocessable(format!(
+            "Thao tác \"{name}\" không có; dùng một trong: publish, withhold, reject, withdraw, return"
+        ))
+    })
+}
+
+/// `POST /api/v1/admin/documents/{id}/actions` `{action, reason}`.
+async fn act(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> AdminResult {
+    let p = principal(&state, &headers)?;
+    let id = parse_id(&id)?;
+    let req: ActionBody = body(&bytes)?;
+    let action = parse_action(&req.action)?;
+    let name = p.actor_name();
+    let units = p.unit.clone().map(|u| vec![u]);
+    let status = state
+        .store
+        .act(id, action, Actor::new(&name, units.as_deref()), &req.reason)
+        .await
+        .map_err(write_error)?;
+    state.changes.notify_one();
+    private(json!({"id": id, "status": status, "action": action}))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkBody {
+    action: String,
+    ids: Vec<i64>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The most records one bulk request may name.
+const MAX_BULK: usize = 500;
+
+/// `POST /api/v1/admin/documents/bulk` `{action, ids, reason}`: each item reported.
+async fn bulk(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> AdminResult {
+    let p = principal(&state, &headers)?;
+    let req: BulkBody = body(&bytes)?;
+    let action = parse_action(&req.action)?;
+    if req.ids.is_empty() || req.ids.len() > MAX_BULK {
+        return Err(unprocessable(format!(
+            "Cần từ 1 đến {MAX_BULK} văn bản (ids)"
+        )));
+    }
+    let name = p.actor_name();
+    let units = p.unit.clone().map(|u| vec![u]);
+    let items = state
+        .store
+        .bulk(
+            &req.ids,
+            action,
+            Actor::new(&name, units.as_deref()),
+            &req.reason,
+        )
+        .await;
+    state.changes.notify_one();
+    let done = items.iter().filter(|i| i.ok).count();
+    private(json!({"action": action, "done": done, "refused": items.len() - done, "items": items}))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorrectBody {
+    doc_type: Option<String>,
+    number_symbol: Option<String>,
+    issuer: Option<String>,
+    issued_date: Option<String>,
+    effective_date: Option<String>,
+    #[serde(rename = "abstract")]
+    abstract_text: Option<String>,
+    signer_name: Option<String>,
+    signer_title: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+impl CorrectBody {
+    fn input(&self) -> crate::desk::validate::Input {
+        crate::desk::validate::Input {
+            doc_type: self.doc_type.clone(),
+            number_symbol: self.number_symbol.clone(),
+            issuer: self.issuer.clone(),
+            issued_date: self.issued_date.clone(),
+            effective_date: self.effective_date.clone(),
+            abstract_text: self.abstract_text.clone(),
+            signer_name: self.signer_name.clone(),
+            signer_title: self.signer_title.clone(),
+        }
+    }
+}
+
+/// `PATCH /api/v1/admin/documents/{id}`: corrections of fields (absent: unchanged; empty
+/// string: cleared, refused for required fields). 422 lists every refused field.
+async fn correct(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> AdminResult {
+    let p = principal(&state, &headers)?;
+    let id = parse_id(&id)?;
+    let req: CorrectBody = body(&bytes)?;
+    let record = state.store.get_document(id).await?;
+    if !p.sees(&record.unit_code) {
+        return Err(ApiError::not_found().into());
+    }
+    let corrections = match crate::desk::validate::validate(
+        &record.fields,
+        &req.input(),
+        state.types,
+    ) {
+        Ok(c) => c,
+        Err(errors) => {
+            let body = json!({"error": {
+                "code": "invalid_fields",
+                "message": errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "),
+                "fields": errors,
+            }});
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response());
+        }
+    };
+    let name = p.actor_name();
+    let units = p.unit.clone().map(|u| vec![u]);
+    let changed = state
+        .store
+        .correct(
+            id,
+            &corrections,
+            Actor::new(&name, units.as_deref()),
+            &req.reason,
+        )
+        .await
+        .map_err(write_error)?;
+    state.changes.notify_one();
+    let record = state.store.get_document(id).await?;
+    private(json!({"changed": changed, "record": record}))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    resolution: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /api/v1/admin/holds/{id}/resolve` `{resolution: confirm|dismiss, note}`.
+async fn resolve_hold(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> AdminResult {
+    let p = principal(&state, &headers)?;
+    let id = parse_id(&id)?;
+    let req: ResolveBody = body(&bytes)?;
+    let resolution = Resolution::parse(&req.resolution)
+        .ok_or_else(|| unprocessable("resolution phải là \"confirm\" hoặc \"dismiss\""))?;
+    let name = p.actor_name();
+    let units = p.unit.clone().map(|u| vec![u]);
+    let document_id = state
+        .store
+        .resolve_hold(
+            id,
+            resolution,
+            Actor::new(&name, units.as_deref()),
+            &req.note,
+        )
+        .await
+        .map_err(write_error)?;
+    let hold = state.store.hold(id).await?;
+    private(json!({"document_id": document_id, "hold": hold}))
 }
 
 #[cfg(test)]

@@ -290,7 +290,27 @@ async fn get_document(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let record = public_record(&state, id).await?;
+    let record = match public_record(&state, id).await {
+        Ok(record) => record,
+        Err(e) => {
+            // Once public, now withdrawn: 410 with the notice and the identity, no file,
+            // no text.
+            let Some(r) = super::pages::withdrawn_record(&state, id).await else {
+                return Err(e);
+            };
+            let f = &r.fields;
+            let body = json!({
+                "error": {"code": "withdrawn", "message": super::pages::withdrawal_line(&r)},
+                "document": {
+                    "id": r.id, "doc_type": f.doc_type, "number_symbol": f.number_symbol,
+                    "issued_date": f.issued_date, "issuer": f.issuer,
+                    "withdrawn_at": r.withdrawn_at.unwrap_or(r.updated_at),
+                    "withdrawal_reason": r.withdrawal_reason,
+                },
+            });
+            return Ok((StatusCode::GONE, [public_cache(&state)], axum::Json(body)).into_response());
+        }
+    };
     let text = state.store.document_text(id).await.unwrap_or_default();
     let mut cites = Vec::new();
     for c in state.store.citations(id).await? {

@@ -369,8 +369,72 @@ async fn document_page(
     };
     match public_record(&state, id).await {
         Ok(record) => render_document(&state, &base, &record).await,
-        Err(e) => error_page(&state, e),
+        Err(e) => match withdrawn_record(&state, id).await {
+            Some(record) => render_withdrawal(&state, &record),
+            None => error_page(&state, e),
+        },
     }
+}
+
+/// Record `id` when the public sees its withdrawal notice instead of a 404: withdrawn
+/// after being public, never classified or internal (`domain::shows_withdrawal_notice`).
+pub async fn withdrawn_record(state: &AppState, id: i64) -> Option<DocumentRecord> {
+    state
+        .store
+        .get_document(id)
+        .await
+        .ok()
+        .filter(DocumentRecord::shows_withdrawal_notice)
+}
+
+/// "Đã thu hồi ngày …: lý do", as the page and the API say it.
+pub fn withdrawal_line(record: &DocumentRecord) -> String {
+    let at = record
+        .withdrawn_at
+        .unwrap_or(record.updated_at)
+        .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("offset"))
+        .format("%d/%m/%Y");
+    match record.withdrawal_reason.as_deref().map(str::trim) {
+        Some(reason) if !reason.is_empty() => format!("Đã thu hồi ngày {at}: {reason}"),
+        _ => format!("Đã thu hồi ngày {at}"),
+    }
+}
+
+/// The public page of a withdrawn record (410 Gone): the notice and the document's
+/// identity — type, number-symbol, date, issuer — but neither its file nor its text.
+fn render_withdrawal(state: &AppState, record: &DocumentRecord) -> Response {
+    let f = &record.fields;
+    let title = display_title(f.doc_type.as_deref(), f.number_symbol.as_deref(), record.id);
+    let row = |label: &str, value: Option<String>| {
+        value.map_or(String::new(), |v| {
+            format!(
+                "<tr><th scope=\"row\">{label}</th><td>{}</td></tr>",
+                escape(&v)
+            )
+        })
+    };
+    let body = format!(
+        "<article><h1>{title}</h1>\
+         <p class=\"withdrawn\" role=\"status\"><strong>{notice}</strong></p>\
+         <table class=\"fields\"><tbody>{kind}{number}{date}{issuer}</tbody></table>\
+         <p>Văn bản này không còn được công khai: tệp và toàn văn không còn được cung cấp.</p>\
+         <p><a href=\"/van-ban\">Về trang tra cứu</a></p></article>",
+        title = escape(&title),
+        notice = escape(&withdrawal_line(record)),
+        kind = row("Loại văn bản", f.doc_type.clone()),
+        number = row("Số ký hiệu", f.number_symbol.clone()),
+        date = row(
+            "Ngày ban hành",
+            f.issued_date.map(|d| d.format("%d/%m/%Y").to_string())
+        ),
+        issuer = row("Cơ quan ban hành", f.issuer.clone()),
+    );
+    (
+        StatusCode::GONE,
+        [public_cache(state)],
+        Html(page(&title, &state.settings.web.site_name, "", &body)),
+    )
+        .into_response()
 }
 
 async fn eli_page(

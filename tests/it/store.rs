@@ -47,6 +47,7 @@ fn sample(sha_seed: u8, number_symbol: Option<&str>) -> NewDocument {
         }],
         actor: "test".into(),
         status_reason: "fixture".into(),
+        holds: Vec::new(),
     }
 }
 

@@ -157,6 +157,7 @@ impl TestApp {
                 .collect(),
             actor: "test".into(),
             status_reason: "test".into(),
+            holds: Vec::new(),
         };
         let id = self.state.store.insert_document(&new).await.unwrap();
         if forced {
