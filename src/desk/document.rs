@@ -19,7 +19,9 @@ use serde_json::Value;
 
 use super::layout::{desk_page_at, source_label, vn_time};
 use crate::auth::{DeskError, DeskUser};
-use crate::domain::{HoldCode, HoldState, RecordFacts, Refusal, Status, check_transition};
+use crate::domain::{
+    Action, HoldCode, HoldState, RecordFacts, Refusal, Status, check_transition,
+};
 use crate::store::{AuditEntry, DocumentRecord, DuplicateKind, HoldRecord, StoredFile};
 use crate::web::html::{escape, vn_date};
 use crate::web::{SharedState, display_title, signatures_of};
@@ -69,52 +71,17 @@ async fn view(
     Ok(desk_page_at(&user, &title, &path, &body).into_response())
 }
 
-/// A status change a clerk may ask for: (target, route, button, reason required, confirm).
-struct Transition {
-    to: Status,
-    route: &'static str,
-    button: &'static str,
-    reason_required: bool,
-    confirm: Option<&'static str>,
+/// The confirmation a destructive action asks for first (with JavaScript).
+fn confirmation(action: Action) -> Option<&'static str> {
+    match action {
+        Action::Publish => Some("Công khai văn bản này trên trang thông tin điện tử?"),
+        Action::Reject => Some("Loại văn bản này?"),
+        Action::Withdraw => {
+            Some("Thu hồi văn bản khỏi trang công khai? Lý do sẽ được hiển thị công khai.")
+        }
+        Action::Withhold | Action::Return => None,
+    }
 }
-
-const TRANSITIONS: &[Transition] = &[
-    Transition {
-        to: Status::Published,
-        route: "publish",
-        button: "Công khai",
-        reason_required: false,
-        confirm: Some("Công khai văn bản này trên trang thông tin điện tử?"),
-    },
-    Transition {
-        to: Status::Withheld,
-        route: "withhold",
-        button: "Tạm giữ",
-        reason_required: true,
-        confirm: None,
-    },
-    Transition {
-        to: Status::Rejected,
-        route: "reject",
-        button: "Từ chối",
-        reason_required: true,
-        confirm: Some("Từ chối văn bản này?"),
-    },
-    Transition {
-        to: Status::Withdrawn,
-        route: "withdraw",
-        button: "Thu hồi",
-        reason_required: true,
-        confirm: Some("Thu hồi văn bản khỏi trang công khai? Lý do sẽ được hiển thị công khai."),
-    },
-    Transition {
-        to: Status::NeedsReview,
-        route: "return",
-        button: "Trả về hàng chờ xem xét",
-        reason_required: false,
-        confirm: None,
-    },
-];
 
 /// The extracted fields as shown: (label, value, key in `field_evidence`).
 fn field_rows(record: &DocumentRecord) -> Vec<(&'static str, String, Option<&'static str>)> {
@@ -278,7 +245,7 @@ pub async fn render(
     out.push_str(&attachments_section(id, &attachments));
     out.push_str(&duplicates_section(user, record, &duplicates));
     if can_write {
-        out.push_str(&actions_section(user, record));
+        out.push_str(&actions_section(user, record, &holds));
     }
     out.push_str(&history_section(&trail));
     out.push_str("</div></div>");
@@ -494,50 +461,59 @@ fn duplicates_section(
 }
 
 /// The status actions allowed now, each a form; publishing that the rule refuses says why.
-fn actions_section(user: &DeskUser, record: &DocumentRecord) -> String {
+fn actions_section(user: &DeskUser, record: &DocumentRecord, holds: &[HoldRecord]) -> String {
+    let hold_facts: Vec<(HoldCode, HoldState)> = holds
+        .iter()
+        .filter(|h| h.state != HoldState::Superseded)
+        .map(|h| (h.code, h.state))
+        .collect();
     let facts = RecordFacts {
         status: record.status,
         secrecy: record.fields.secrecy.as_deref(),
         internal_circulation: record.fields.internal_circulation,
         replaced_by: record.replaced_by,
+        holds: &hold_facts,
     };
     let csrf = escape(&user.csrf_token);
     let mut out = String::from(r#"<section class="card actions"><h2>Xử lý</h2>"#);
     let mut any = false;
-    for t in TRANSITIONS {
-        match check_transition(&facts, t.to) {
+    for action in Action::ALL {
+        match check_transition(&facts, action.target()) {
             Ok(()) => {
                 any = true;
-                let confirm = t
-                    .confirm
+                let confirm = confirmation(action)
                     .map(|c| format!(r#" data-confirm="{}""#, escape(c)))
                     .unwrap_or_default();
-                let reason = if t.reason_required {
+                let reason = if action.requires_reason() {
+                    let public = if action == Action::Withdraw {
+                        " — hiển thị công khai"
+                    } else {
+                        ""
+                    };
                     format!(
-                        r#"<label>Lý do (bắt buộc)<textarea name="reason" required maxlength="1000" id="reason-{route}"></textarea></label>"#,
-                        route = t.route
+                        r#"<label>Lý do (bắt buộc{public})<textarea name="reason" required maxlength="1000"></textarea></label>"#
                     )
                 } else {
                     r#"<label>Ghi chú (không bắt buộc)<input type="text" name="reason" maxlength="1000" size="40"></label>"#.to_string()
                 };
+                let danger = if matches!(action, Action::Reject | Action::Withdraw) {
+                    r#" class="danger""#
+                } else {
+                    ""
+                };
                 out.push_str(&format!(
-                    r#"<form method="post" action="/desk/documents/{id}/{route}"{confirm}><fieldset><legend>{button}</legend><input type="hidden" name="csrf" value="{csrf}">{reason} <button type="submit"{danger}>{button}</button></fieldset></form>"#,
+                    r#"<form method="post" action="/desk/documents/{id}/{route}"{confirm}><fieldset><legend>{label}</legend><input type="hidden" name="csrf" value="{csrf}">{reason} <button type="submit"{danger}>{label}</button></fieldset></form>"#,
                     id = record.id,
-                    route = t.route,
-                    button = t.button,
-                    danger = if t.to == Status::Rejected || t.to == Status::Withdrawn {
-                        r#" class="danger""#
-                    } else {
-                        ""
-                    },
+                    route = action.as_str(),
+                    label = escape(action.label()),
                 ));
             }
             // Saying why publishing is impossible helps more than a missing button; other
             // impossible moves are simply not offered.
-            Err(refusal) if t.to == Status::Published => {
+            Err(refusal) if action == Action::Publish => {
                 if !matches!(refusal, Refusal::InvalidTransition { .. }) {
                     out.push_str(&format!(
-                        r#"<p class="refusal">Không thể công khai: {}</p>"#,
+                        r#"<p class="refusal">Chưa thể công khai: {}</p>"#,
                         escape(&refusal.to_string())
                     ));
                 }

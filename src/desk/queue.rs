@@ -8,13 +8,13 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Duration, Utc};
 
 use super::layout::{age_label, desk_page_at, source_label};
 use crate::auth::DeskUser;
-use crate::domain::{HoldCode, Status};
+use crate::domain::{Action, HoldCode, Status};
 use crate::store::{QueueCursor, QueueFilter, QueueOrder};
 use crate::web::html::{escape, url_encode};
 use crate::web::{Params, SharedState, display_title};
@@ -34,15 +34,6 @@ pub const TABS: [Status; 6] = [
     Status::Withdrawn,
     Status::Draft,
     Status::Published,
-];
-
-/// The actions the bulk bar offers: (form value, label, confirmation asked first).
-pub const BULK_ACTIONS: &[(&str, &str, Option<&str>)] = &[
-    ("publish", "Công khai", Some("Công khai các văn bản đã chọn?")),
-    ("withhold", "Tạm giữ (cần lý do)", None),
-    ("reject", "Từ chối (cần lý do)", Some("Từ chối các văn bản đã chọn?")),
-    ("return", "Trả về hàng chờ xem xét", None),
-    ("withdraw", "Thu hồi (cần lý do)", Some("Thu hồi các văn bản đã chọn khỏi trang công khai?")),
 ];
 
 /// The queue's query string, parsed. Unknown or malformed values are dropped and named in
@@ -403,8 +394,17 @@ pub async fn render(
     }
     if can_bulk && !page.items.is_empty() {
         out.push_str(r#"<div class="bulk" role="group" aria-label="Thao tác hàng loạt"><span>Đã chọn <span class="count" data-selected-count>0</span></span><label>Thao tác <select name="action">"#);
-        for (value, label, _) in BULK_ACTIONS {
-            out.push_str(&format!(r#"<option value="{value}">{label}</option>"#));
+        for action in Action::ALL {
+            let needs = if action.requires_reason() {
+                " (cần lý do)"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                r#"<option value="{}">{}{needs}</option>"#,
+                action.as_str(),
+                escape(action.label())
+            ));
         }
         out.push_str(r#"</select></label><label>Lý do <input type="text" name="reason" size="40" maxlength="500"></label><button type="submit" data-confirm="Thực hiện thao tác cho các văn bản đã chọn?">Thực hiện</button></div>"#);
     }

@@ -425,7 +425,12 @@ async fn every_desk_page_renders_for_a_clerk_with_only_their_units_records() {
         r#"action="/desk/documents/{}/holds/{}/confirm""#,
         r.held_a, r.hold_a
     )));
-    assert!(view.contains(&format!(r#"action="/desk/documents/{}/publish""#, r.held_a)));
+    // An open personal-data hold: publishing is refused until the clerk decides, and
+    // the page says why instead of offering the button.
+    assert!(!view.contains(&format!(r#"action="/desk/documents/{}/publish""#, r.held_a)));
+    assert!(view.contains("Chưa thể công khai"), "{view}");
+    let twin = page(&clerk, app, &format!("/desk/documents/{}", r.twin_a)).await;
+    assert!(twin.contains(&format!(r#"action="/desk/documents/{}/publish""#, r.twin_a)));
     assert!(view.contains(&format!(r#"action="/desk/documents/{}/withhold""#, r.held_a)));
     assert!(!view.contains(&format!(r#"action="/desk/documents/{}/withdraw""#, r.held_a)),
         "withdrawal is for published records");
@@ -523,9 +528,13 @@ async fn a_package_needing_attention_is_retried_from_the_dashboard() {
         };
     }
     match &app.state.store {
-        Store::Sqlite(pool) => insert!(pool),
-        Store::Postgres(pool) => insert!(pool),
-    };
+        Store::Sqlite(pool) => {
+            insert!(pool);
+        }
+        Store::Postgres(pool) => {
+            insert!(pool);
+        }
+    }
     // The source names no unit: only an administrator sees and retries it.
     let clerk = desk_account(app, "vanthu-a", Role::Clerk, &[UNIT_A]).await;
     let dashboard = page(&clerk, app, "/desk/").await;
