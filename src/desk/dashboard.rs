@@ -320,14 +320,14 @@ async fn retry(
     let (kind, message) = if changed > 0 {
         (
             FlashKind::Ok,
-            format!(
-                "Gói {package_id} của nguồn {source} sẽ được thử lại ở lượt đồng bộ tiếp theo"
-            ),
+            format!("Gói {package_id} của nguồn {source} sẽ được thử lại ở lượt đồng bộ tiếp theo"),
         )
     } else {
         (
             FlashKind::Info,
-            format!("Gói {package_id} của nguồn {source} không ở trạng thái lỗi: không cần thử lại"),
+            format!(
+                "Gói {package_id} của nguồn {source} không ở trạng thái lỗi: không cần thử lại"
+            ),
         )
     };
     Ok(redirect_with_flash("/desk/", kind, &message))

@@ -19,9 +19,7 @@ use serde_json::Value;
 
 use super::layout::{desk_page_at, source_label, vn_time};
 use crate::auth::{DeskError, DeskUser};
-use crate::domain::{
-    Action, HoldCode, HoldState, RecordFacts, Refusal, Status, check_transition,
-};
+use crate::domain::{Action, HoldCode, HoldState, RecordFacts, Refusal, Status, check_transition};
 use crate::store::{AuditEntry, DocumentRecord, DuplicateKind, HoldRecord, StoredFile};
 use crate::web::html::{escape, vn_date};
 use crate::web::{SharedState, display_title, signatures_of};
@@ -43,10 +41,14 @@ pub async fn readable_record(
     user: &DeskUser,
     id: &str,
 ) -> Result<DocumentRecord, DeskError> {
-    let id: i64 = id.parse().map_err(|_| DeskError::NotFound(NOT_FOUND.into()))?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| DeskError::NotFound(NOT_FOUND.into()))?;
     let record = match state.store.get_document(id).await {
         Ok(r) => r,
-        Err(crate::store::StoreError::NotFound(_)) => return Err(DeskError::NotFound(NOT_FOUND.into())),
+        Err(crate::store::StoreError::NotFound(_)) => {
+            return Err(DeskError::NotFound(NOT_FOUND.into()));
+        }
         Err(e) => return Err(e.into()),
     };
     if !user.can_read(&record.unit_code) {
@@ -101,19 +103,34 @@ fn field_rows(record: &DocumentRecord) -> Vec<(&'static str, String, Option<&'st
         ),
         (
             "Ngày hiệu lực",
-            f.effective_date.map(|d| vn_date(Some(d))).unwrap_or_default(),
+            f.effective_date
+                .map(|d| vn_date(Some(d)))
+                .unwrap_or_default(),
             Some("effective_date"),
         ),
         ("Trích yếu", text(&f.abstract_text), Some("abstract")),
         ("Người ký", text(&f.signer_name), Some("signer_name")),
-        ("Chức vụ người ký", text(&f.signer_title), Some("signer_title")),
-        ("Thẩm quyền ký", text(&f.signing_authority), Some("signing_authority")),
+        (
+            "Chức vụ người ký",
+            text(&f.signer_title),
+            Some("signer_title"),
+        ),
+        (
+            "Thẩm quyền ký",
+            text(&f.signing_authority),
+            Some("signing_authority"),
+        ),
         ("Nơi nhận", f.recipients.join("; "), Some("recipients")),
         ("Độ mật", text(&f.secrecy), None),
         ("Độ khẩn", text(&f.urgency), None),
         (
             "Lưu hành nội bộ",
-            if f.internal_circulation { "Có" } else { "Không" }.into(),
+            if f.internal_circulation {
+                "Có"
+            } else {
+                "Không"
+            }
+            .into(),
             None,
         ),
     ]
@@ -267,9 +284,7 @@ fn viewer(id: i64, file: Option<&StoredFile>) -> String {
     };
     let src = format!("/desk/documents/{id}/file");
     let shown = match inline_kind(&file.media_type) {
-        Inline::Pdf => format!(
-            r#"<iframe src="{src}" title="Tệp gốc (PDF)"></iframe>"#
-        ),
+        Inline::Pdf => format!(r#"<iframe src="{src}" title="Tệp gốc (PDF)"></iframe>"#),
         Inline::Image => format!(r#"<img src="{src}" alt="Tệp gốc (ảnh quét)">"#),
         Inline::No => format!(
             r#"<p class="card">Trình duyệt không hiển thị được loại tệp này ({}).</p>"#,
@@ -332,7 +347,10 @@ fn holds_section(
             .collect::<Vec<_>>()
             .join(" · ");
             if !by.is_empty() {
-                out.push_str(&format!(r#"<br><span class="muted">{}</span>"#, escape(&by)));
+                out.push_str(&format!(
+                    r#"<br><span class="muted">{}</span>"#,
+                    escape(&by)
+                ));
             }
         } else if can_write && h.code == HoldCode::PersonalData {
             // The clerk says whether the span really is a citizen's personal data.
@@ -367,7 +385,10 @@ fn signature_section(record: &DocumentRecord) -> String {
         let when = s.signed_at.map(vn_time).unwrap_or_else(|| "—".into());
         let mut verdict = escape(s.status.label());
         for change in &s.later_changes {
-            verdict.push_str(&format!("<br><span class=\"muted\">{}</span>", escape(change)));
+            verdict.push_str(&format!(
+                "<br><span class=\"muted\">{}</span>",
+                escape(change)
+            ));
         }
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{verdict}</td></tr>",
@@ -720,7 +741,9 @@ async fn attachment(
     Path((id, n)): Path<(String, String)>,
 ) -> Result<Response, DeskError> {
     let record = readable_record(&state, &user, &id).await?;
-    let n: i32 = n.parse().map_err(|_| DeskError::NotFound(NOT_FOUND.into()))?;
+    let n: i32 = n
+        .parse()
+        .map_err(|_| DeskError::NotFound(NOT_FOUND.into()))?;
     let a = state
         .store
         .attachments(record.id)
@@ -750,7 +773,10 @@ mod tests {
         });
         let html = evidence_html(&evidence, "number");
         assert!(html.contains(">97%<"), "{html}");
-        assert!(html.contains("trang 1: «Số: 116/QĐ-UBND &lt;b&gt;»"), "{html}");
+        assert!(
+            html.contains("trang 1: «Số: 116/QĐ-UBND &lt;b&gt;»"),
+            "{html}"
+        );
         assert!(evidence_html(&evidence, "issuer").contains(r#"class="conf low""#));
         assert_eq!(evidence_html(&evidence, "place"), "");
     }

@@ -321,7 +321,10 @@ pub fn writes_somewhere(user: &DeskUser) -> bool {
 }
 
 /// A duration as clerks say it: "3 ngày", "5 giờ", "12 phút".
-pub fn age_label(since: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+pub fn age_label(
+    since: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
     let d = now.signed_duration_since(since);
     if d.num_days() >= 1 {
         format!("{} ngày", d.num_days())
@@ -335,7 +338,9 @@ pub fn age_label(since: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chr
 /// A time in Vietnam (UTC+7): `13:05 02/04/2024`.
 pub fn vn_time(t: chrono::DateTime<chrono::Utc>) -> String {
     let offset = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7");
-    t.with_timezone(&offset).format("%H:%M %d/%m/%Y").to_string()
+    t.with_timezone(&offset)
+        .format("%H:%M %d/%m/%Y")
+        .to_string()
 }
 
 /// Where a record came from, for people: "dòng lệnh", "đồng bộ NAME", "tải lên".
@@ -375,7 +380,10 @@ mod tests {
             render_flash(FlashKind::Error, "<script>x</script>"),
             r#"<p class="flash error" role="alert">&lt;script&gt;x&lt;/script&gt;</p>"#
         );
-        headers.insert(header::COOKIE, HeaderValue::from_static("vb_flash=bogus.%zz"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("vb_flash=bogus.%zz"),
+        );
         assert_eq!(flash_of(&headers), None);
     }
 

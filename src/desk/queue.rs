@@ -260,7 +260,11 @@ pub async fn render(
             out.push_str(&format!(
                 r#"<a class="chip" href="{}"{}>{} <strong>{n}</strong></a>"#,
                 escape(&href),
-                if chosen { r#" aria-current="true""# } else { "" },
+                if chosen {
+                    r#" aria-current="true""#
+                } else {
+                    ""
+                },
                 escape(&hold_label(code))
             ));
         }
@@ -374,7 +378,12 @@ pub async fn render(
                 .get(&item.id)
                 .map(|t| {
                     t.iter()
-                        .map(|t| format!(r#"<span class="reason">{}</span>"#, escape(&hold_label(&t.code))))
+                        .map(|t| {
+                            format!(
+                                r#"<span class="reason">{}</span>"#,
+                                escape(&hold_label(&t.code))
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -418,19 +427,30 @@ pub async fn render(
         && let Some(first) = page.items.first()
     {
         let href = query.href(|q| q.cursor = QueueCursor::Before(first.id));
-        nav.push_str(&format!(r#"<a href="{}" rel="prev">← Trang trước</a>"#, escape(&href)));
+        nav.push_str(&format!(
+            r#"<a href="{}" rel="prev">← Trang trước</a>"#,
+            escape(&href)
+        ));
     }
     if page.has_next
         && let Some(last) = page.items.last()
     {
         let href = query.href(|q| q.cursor = QueueCursor::After(last.id));
-        nav.push_str(&format!(r#"<a href="{}" rel="next">Trang sau →</a>"#, escape(&href)));
+        nav.push_str(&format!(
+            r#"<a href="{}" rel="next">Trang sau →</a>"#,
+            escape(&href)
+        ));
     }
     if !matches!(query.cursor, QueueCursor::First) {
-        nav.push_str(&format!(r#"<a href="{}">Về trang đầu</a>"#, escape(&query.href(|_| {}))));
+        nav.push_str(&format!(
+            r#"<a href="{}">Về trang đầu</a>"#,
+            escape(&query.href(|_| {}))
+        ));
     }
     if !nav.is_empty() {
-        out.push_str(&format!(r#"<nav class="pages" aria-label="Trang">{nav}</nav>"#));
+        out.push_str(&format!(
+            r#"<nav class="pages" aria-label="Trang">{nav}</nav>"#
+        ));
     }
     Ok(out)
 }

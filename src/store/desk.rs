@@ -207,11 +207,20 @@ fn conditions(sql: &mut Sql, filter: &QueueFilter, with_status: bool, with_hold:
         let p = sql.arg(Arg::Time(before));
         parts.push(format!("d.created_at < {p}"));
     }
-    if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let p = sql.arg(Arg::Text(like_pattern(text)));
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        // SQLite lowers ASCII letters only: the upper-case form also finds a number-symbol
+        // as written ("QĐ-UBND") whatever case the clerk typed its Vietnamese letters in.
+        let lower = sql.arg(Arg::Text(like_pattern(text)));
+        let upper = sql.arg(Arg::Text(like_pattern(text).to_uppercase()));
         parts.push(format!(
-            "(LOWER(COALESCE(d.number_symbol, '')) LIKE {p} ESCAPE '\\' \
-             OR LOWER(COALESCE(d.abstract, '')) LIKE {p} ESCAPE '\\')"
+            "(LOWER(COALESCE(d.number_symbol, '')) LIKE {lower} ESCAPE '\\' \
+             OR UPPER(COALESCE(d.number_symbol, '')) LIKE {upper} ESCAPE '\\' \
+             OR LOWER(COALESCE(d.abstract, '')) LIKE {lower} ESCAPE '\\')"
         ));
     }
     if with_hold && let Some(code) = &filter.hold {
@@ -380,7 +389,9 @@ impl Store {
                 let rows = bind_args!(sqlx::query(sqlx::AssertSqlSafe(text)), &sql.args)
                     .fetch_all(pool)
                     .await?;
-                rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+                rows.iter()
+                    .map(|r| Ok(r.try_get::<String, _>(0)?))
+                    .collect()
             }
         }
     }
@@ -553,7 +564,11 @@ impl Store {
             rows.iter().map(|r| r.try_get::<i64, _>("id")).collect::<Result<Vec<_>, _>>()?
         });
         for other in same_file {
-            found.entry(other).or_default().0.push(DuplicateKind::SameFile);
+            found
+                .entry(other)
+                .or_default()
+                .0
+                .push(DuplicateKind::SameFile);
         }
         if let Some(key) = &record.registry_key {
             for other in self.records_with_key(key).await? {
@@ -631,7 +646,8 @@ mod tests {
         let relaid = a.replace('\n', "  ").replace(". ", ".\n");
         let nfd_and_case = a.to_uppercase();
         let one_word = a.replace("năm 2024", "năm 2025");
-        let other = "BÁO CÁO\nTình hình hoạt động của trang thông tin điện tử xã Nam Chính năm 2021";
+        let other =
+            "BÁO CÁO\nTình hình hoạt động của trang thông tin điện tử xã Nam Chính năm 2021";
         for (b, near) in [
             (relaid.as_str(), true),
             (nfd_and_case.as_str(), true),
@@ -655,13 +671,33 @@ mod tests {
         let f = QueueFilter::default();
         for (order, cursor, needle) in [
             (QueueOrder::Oldest, QueueCursor::First, "ORDER BY d.id ASC"),
-            (QueueOrder::Oldest, QueueCursor::After(5), "d.id > $2 ORDER BY d.id ASC"),
-            (QueueOrder::Oldest, QueueCursor::Before(5), "d.id < $2 ORDER BY d.id DESC"),
-            (QueueOrder::Newest, QueueCursor::After(5), "d.id < $2 ORDER BY d.id DESC"),
-            (QueueOrder::Newest, QueueCursor::Before(5), "d.id > $2 ORDER BY d.id ASC"),
+            (
+                QueueOrder::Oldest,
+                QueueCursor::After(5),
+                "d.id > $2 ORDER BY d.id ASC",
+            ),
+            (
+                QueueOrder::Oldest,
+                QueueCursor::Before(5),
+                "d.id < $2 ORDER BY d.id DESC",
+            ),
+            (
+                QueueOrder::Newest,
+                QueueCursor::After(5),
+                "d.id < $2 ORDER BY d.id DESC",
+            ),
+            (
+                QueueOrder::Newest,
+                QueueCursor::Before(5),
+                "d.id > $2 ORDER BY d.id ASC",
+            ),
         ] {
             let sql = page_sql(&f, order, cursor, 50);
-            assert!(sql.text.contains(needle), "{order:?} {cursor:?}: {}", sql.text);
+            assert!(
+                sql.text.contains(needle),
+                "{order:?} {cursor:?}: {}",
+                sql.text
+            );
         }
     }
 }
