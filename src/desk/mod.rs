@@ -4,6 +4,10 @@
 //! signed-in account's role and units; every state-changing form carries a CSRF token.
 
 pub mod auth_pages;
+pub mod dashboard;
+pub mod document;
+pub mod layout;
+pub mod queue;
 
 use axum::Router;
 
@@ -14,5 +18,12 @@ use crate::web::SharedState;
 
 /// Every desk route. Each part of the desk adds its own router here.
 pub fn router() -> Router<SharedState> {
-    Router::new().merge(auth_pages::router())
+    Router::new()
+        .merge(auth_pages::router())
+        .merge(layout::router())
+        .merge(queue::router())
+        .merge(document::router())
+        .merge(dashboard::router())
+        // Last, so that it wraps every desk route: `no-store`, flash messages.
+        .layer(axum::middleware::from_fn(layout::frame))
 }

@@ -1414,3 +1414,8 @@ mod accounts;
 pub use accounts::{
     Account, AccountAuditEntry, Credentials, NewAccount, NewSession, SessionAccount, Unit,
 };
+mod desk;
+pub use desk::{
+    Duplicate, DuplicateKind, HoldTag, NEAR_IDENTICAL, QueueCursor, QueueFilter, QueueItem,
+    QueueOrder, QueuePage, text_similarity,
+};

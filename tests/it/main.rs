@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod crash_ingest;
+mod desk_pages;
 mod desk_security;
 mod desk_support;
 mod edxml_extract;
