@@ -19,6 +19,29 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub admin: AdminSettings,
     pub signatures: SignatureSettings,
+    pub jobs: JobSettings,
+}
+
+/// Durable background jobs (`crate::jobs`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobSettings {
+    /// Workers; 0 = one per CPU core.
+    pub workers: usize,
+    pub max_attempts: u32,
+    pub retry_base_seconds: u64,
+    pub lease_seconds: u64,
+    pub poll_seconds: u64,
+}
+
+impl JobSettings {
+    /// The number of workers to run.
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

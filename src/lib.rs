@@ -1,6 +1,7 @@
 //! vanban: a public registry of the documents Vietnamese local governments sign.
 //! See ARCHITECTURE.md for the map.
 
+pub mod app;
 pub mod blob;
 pub mod cli;
 pub mod config;
@@ -12,6 +13,8 @@ pub mod edxml_import;
 pub mod eval;
 pub mod extract;
 pub mod ingest;
+pub mod intake;
+pub mod jobs;
 pub mod legacy_encoding;
 pub mod markings;
 pub mod memory;

@@ -9,7 +9,6 @@
 //! answered within `server.request_timeout_seconds` gets 503.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +26,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServerSettings;
-use crate::sync::SyncEngine;
 use crate::web::{self, AppState};
 
 /// File descriptors kept for everything but client connections: the database, the
@@ -199,10 +197,25 @@ pub async fn serve_connections(
 /// Brings the index up to date at start (rebuilding it when new or of an old schema),
 /// then follows the database's change log until `stop` fires.
 pub async fn run_indexer(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    // Index work (tantivy writes and commits, which fsync) runs on a blocking thread,
+    // driving its database reads through this runtime: it never stalls request handling.
+    let off_runtime = |rebuild: bool| {
+        let (index, store) = (state.index.clone(), state.store.clone());
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            handle.block_on(async {
+                if rebuild {
+                    index.rebuild(&store, |_| {}).await
+                } else {
+                    index.catch_up(&store).await
+                }
+            })
+        })
+    };
     match state.index.needs_rebuild(&state.store).await {
         Ok(true) => {
             tracing::info!("search index is empty or was recreated; rebuilding from the database");
-            match state.index.rebuild(&state.store, |_| {}).await {
+            match flatten(off_runtime(true).await) {
                 Ok(run) => tracing::info!(documents = run.upserted, "search index rebuilt"),
                 Err(e) => tracing::error!(error = %e, "search index rebuild failed"),
             }
@@ -211,7 +224,7 @@ pub async fn run_indexer(state: Arc<AppState>, mut stop: tokio::sync::watch::Rec
         Err(e) => tracing::error!(error = %e, "cannot check the search index"),
     }
     loop {
-        match state.index.catch_up(&state.store).await {
+        match flatten(off_runtime(false).await) {
             Ok(run) if run.upserted + run.removed > 0 => tracing::info!(
                 upserted = run.upserted,
                 removed = run.removed,
@@ -229,6 +242,20 @@ pub async fn run_indexer(state: Arc<AppState>, mut stop: tokio::sync::watch::Rec
             }
             _ = stop.changed() => break,
         }
+    }
+}
+
+/// A blocking index task's result, a panic counted as a failure.
+fn flatten(
+    joined: Result<
+        Result<crate::search::IndexRun, crate::search::SearchError>,
+        tokio::task::JoinError,
+    >,
+) -> Result<crate::search::IndexRun, String> {
+    match joined {
+        Ok(Ok(run)) => Ok(run),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("index task panicked: {e}")),
     }
 }
 
@@ -252,68 +279,6 @@ async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     }
 }
 
-/// The e-office sync as `serve` runs it: the engine, and whether to run every source once
-/// right away (the demo) besides the schedules.
-pub struct SyncService {
-    pub engine: Arc<SyncEngine>,
-    pub run_at_start: bool,
-}
-
-/// Serves on `listener` (see [`bind`]) until Ctrl-C or SIGTERM, then drains open requests;
-/// with `sync`, runs the sync schedules beside (and lets a running job finish its package).
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    sync: Option<SyncService>,
-) -> anyhow::Result<()> {
-    let addr: SocketAddr = listener.local_addr()?;
-    let limits = Limits::from_settings(&state.settings.server).fit_fd_limit(raise_fd_limit());
-    tracing::info!(
-        %addr,
-        max_connections = limits.max_connections,
-        header_timeout_seconds = limits.header_timeout.as_secs(),
-        "listening"
-    );
-    // Tests and scripts read this line to learn the port when binding to :0.
-    println!("listening on http://{addr}");
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let indexer = tokio::spawn(run_indexer(state.clone(), stop_rx));
-    let mut scheduler = None;
-    if let Some(sync) = &sync {
-        if state.settings.sync.scheduler && !sync.engine.sources().is_empty() {
-            scheduler = Some(
-                crate::sync::schedule::start(sync.engine.clone(), &state.settings.sync)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(e))?,
-            );
-        }
-        if sync.run_at_start {
-            let engine = sync.engine.clone();
-            tokio::spawn(async move {
-                crate::sync::schedule::run_all(&engine, crate::sync::Mode::Incremental).await
-            });
-        }
-    }
-    serve_connections(listener, router(state), limits, shutdown_signal()).await;
-    if let Some(sync) = &sync {
-        sync.engine.stop();
-        if let Some(mut scheduler) = scheduler {
-            let _ = scheduler.shutdown().await;
-        }
-        if !sync
-            .engine
-            .wait_idle(std::time::Duration::from_secs(20))
-            .await
-        {
-            tracing::warn!("a sync run did not stop in time; the next run finishes its work");
-        }
-    }
-    let _ = stop_tx.send(true);
-    let _ = indexer.await;
-    tracing::info!("server stopped");
-    Ok(())
-}
-
 /// Binds the listen address (before the state is built, so that links can name the
 /// address actually bound, port 0 included).
 pub async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
@@ -322,7 +287,8 @@ pub async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -6,7 +6,6 @@ mod sync;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,8 +16,7 @@ use crate::doctypes::DocTypeTable;
 use crate::ingest::{Ingestor, Outcome, collect_files};
 use crate::search::SearchIndex;
 use crate::store::Store;
-use crate::web::AppState;
-use crate::{eval, extract, server};
+use crate::{eval, extract};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -303,37 +301,19 @@ async fn run_async(
             } else {
                 None
             };
-            // Before anything opens files: a busy server needs more than the usual 1,024.
-            server::raise_fd_limit();
             let listen = listen.unwrap_or_else(|| settings.server.listen.clone());
-            let listener = server::bind(&listen).await?;
-            // Links fall back to the address actually bound (port 0 resolved).
-            settings.server.listen = listener.local_addr()?.to_string();
-            crate::web::warn_about_public_base_url(&settings);
-            let store = open_store(&settings).await?;
-            let index = Arc::new(SearchIndex::open(&settings.index_dir())?);
-            let blobs = BlobStore::open(settings.blob_dir())?;
-            let changes = Arc::new(tokio::sync::Notify::new());
-            let engine = crate::sync::SyncEngine::new(
-                store.clone(),
-                blobs.clone(),
-                settings.clone(),
+            let app = crate::app::Application::build(
+                settings,
                 types,
-            )?
-            .with_change_notifier(changes.clone());
-            let state = Arc::new(AppState {
-                store: store.clone(),
-                index,
-                blobs,
-                settings: settings.clone(),
-                types,
-                changes,
-            });
-            let sync = server::SyncService {
-                engine: Arc::new(engine),
-                run_at_start: demo,
-            };
-            server::serve(listener, state, Some(sync)).await?;
+                crate::app::Options {
+                    listen: Some(listen),
+                    sync: true,
+                    sync_at_start: demo,
+                },
+            )
+            .await?;
+            let store = app.state.store.clone();
+            app.run_until_stopped().await?;
             if let Some(hub) = demo_hub {
                 hub.shutdown().await;
             }

@@ -140,7 +140,7 @@ pub enum Release {
 }
 
 /// An advisory-lock key for a blob (PostgreSQL): its first 60 bits.
-fn lock_key(sha256: &str) -> i64 {
+pub(super) fn lock_key(sha256: &str) -> i64 {
     i64::from_str_radix(sha256.get(..15).unwrap_or("0"), 16).unwrap_or(0)
 }
 
@@ -150,7 +150,7 @@ macro_rules! lock_blob_tx {
     ($store:expr, $tx:expr, $sha:expr) => {
         if matches!($store, Store::Postgres(_)) {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(lock_key($sha))
+                .bind(super::intents::lock_key($sha))
                 .execute(&mut *$tx)
                 .await?;
         }
@@ -165,6 +165,7 @@ macro_rules! blob_wanted_tx {
             "SELECT 1 AS one FROM files WHERE blob_key = $1 \
              UNION ALL SELECT 1 AS one FROM sync_packages WHERE package_sha256 = $1 \
              UNION ALL SELECT 1 AS one FROM document_attachments WHERE sha256 = $1 \
+             UNION ALL SELECT 1 AS one FROM jobs WHERE blob_sha256 = $1 \
              UNION ALL SELECT 1 AS one FROM blob_intents WHERE sha256 = $1 AND id <> $2 \
              LIMIT 1",
         )
@@ -191,7 +192,7 @@ macro_rules! claim_intents_tx {
         }
     };
 }
-pub(crate) use claim_intents_tx;
+pub(crate) use {blob_wanted_tx, claim_intents_tx, lock_blob_tx};
 
 impl Store {
     /// Announces that this process is about to write `shas` for a record not yet
@@ -305,12 +306,14 @@ impl Store {
         })
     }
 
-    /// Blob keys that rows reference (files and the sync ledger's packages).
+    /// Blob keys that rows reference (files, the sync ledger's packages, further files,
+    /// uploads waiting in a job).
     pub async fn referenced_blob_keys(&self) -> Result<HashSet<String>, StoreError> {
         with_pool!(self, pool => {
             let rows = sqlx::query(
                 "SELECT blob_key AS k FROM files UNION SELECT package_sha256 AS k FROM sync_packages \
-                 WHERE package_sha256 IS NOT NULL UNION SELECT sha256 AS k FROM document_attachments",
+                 WHERE package_sha256 IS NOT NULL UNION SELECT sha256 AS k FROM document_attachments \
+                 UNION SELECT blob_sha256 AS k FROM jobs WHERE blob_sha256 IS NOT NULL",
             )
             .fetch_all(pool)
             .await?;

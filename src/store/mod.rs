@@ -1049,7 +1049,8 @@ impl Store {
         with_pool!(self, pool => {
             // Further files of records (edXML appendices) are blobs named by their SHA-256.
             let rows = sqlx::query(
-                "SELECT blob_key FROM files UNION SELECT sha256 AS blob_key FROM document_attachments ORDER BY 1",
+                "SELECT blob_key FROM files UNION SELECT sha256 AS blob_key FROM document_attachments \
+                 UNION SELECT blob_sha256 AS blob_key FROM jobs WHERE blob_sha256 IS NOT NULL ORDER BY 1",
             )
             .fetch_all(pool)
             .await?;
@@ -1184,6 +1185,8 @@ impl Store {
 // After the macros above, which it uses.
 mod intents;
 pub use intents::{BlobIntent, Holder, Release};
+mod jobs;
+pub use jobs::{JobEnd, JobKind, JobPhase, JobRecord, NewJob};
 mod sync;
 pub use sync::{
     AttachmentRecord, AttachmentRole, NewAttachment, PackageRecord, PackageState, PendingStatus,

@@ -1,6 +1,9 @@
-//! One package through the pipeline: read it (edXML header + attached file's text),
-//! decide its publication, keep its bytes, and plan what it does to the registry given
-//! what the registry already holds. Writing the plan is the store's job (one transaction).
+//! What the e-office sync does with one package beyond the one intake
+//! (`crate::intake`): the intake reads it (edXML header + attached files' text), decides
+//! its publication and keeps its bytes ([`prepare`]); here the package is planned against
+//! what the registry already holds — new, update, revoke, replace, status, a tombstone
+//! from an earlier package, one document one record ([`plan`]). Writing the plan with the
+//! ledger row is the store's job (`Store::apply_sync`, one transaction).
 
 use edxml::BusinessKind;
 
@@ -8,53 +11,17 @@ use crate::blob::{BlobGuard, BlobStore};
 use crate::config::PublicationSettings;
 use crate::doctypes::DocTypeTable;
 use crate::domain::{self, Placement};
-use crate::edxml_import::{ImportedPackage, import_edxml};
+use crate::edxml_import::ImportedPackage;
 use crate::extract::sha256_hex;
-use crate::ingest::{Origin, hold_as_conflict, new_document, placement};
-use crate::policy::{self, Decision, Request};
-use crate::store::{NewAttachment, Status, Store, StoreError, SyncAction, SyncWrite, Tombstone};
+use crate::intake::{self, Origin, hold_as_conflict, new_document, placement};
+use crate::policy::{Decision, Request};
+use crate::store::{NewAttachment, Status, Store, SyncAction, SyncWrite, Tombstone};
 
 use super::source::SourceConfig;
 
-/// Why a package could not be stored this time.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub message: String,
-    /// Worth retrying as it is (the hub, the disk or the database may recover); a
-    /// malformed package delivered by a hub is retried too, since transfers corrupt.
-    pub transient: bool,
-}
-
-impl Failure {
-    pub fn permanent(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            transient: false,
-        }
-    }
-    pub fn transient(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            transient: true,
-        }
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Failure {
-        match e {
-            // Another writer published the same document between plan and commit: the
-            // next attempt plans against the registry as it now stands.
-            StoreError::Conflict {
-                constraint: "documents_registry_key",
-                message,
-            } => Failure::transient(message),
-            StoreError::Conflict { message, .. } => Failure::permanent(message),
-            StoreError::Refused(refusal) => Failure::permanent(refusal.to_string()),
-            other => Failure::transient(format!("cơ sở dữ liệu: {other}")),
-        }
-    }
-}
+/// Why a package could not be stored this time (the intake's failure: a malformed
+/// package delivered by a hub counts as transient too, since transfers corrupt).
+pub use crate::intake::Failure;
 
 /// A package read and decided, its bytes kept, ready to be planned and applied.
 pub struct Ready {
@@ -105,13 +72,9 @@ pub async fn prepare(
     let default_unit = default_unit.to_string();
     let publication = publication.clone();
     // Parsing, inflating and PDF extraction are CPU work: off the async threads.
-    tokio::task::spawn_blocking(move || {
+    intake::on_blocking_pool(move || {
         let package_sha256 = sha256_hex(&bytes);
-        let imported = import_edxml(&bytes, types).map_err(|e| match e {
-            // Already says "gói edXML không đọc được (…)".
-            crate::extract::ExtractError::Edxml(_) => Failure::permanent(e.to_string()),
-            e => Failure::permanent(format!("gói edXML không đọc được: {e}")),
-        })?;
+        let imported = intake::read_package(&bytes, types)?;
         let organ = imported
             .package
             .header
@@ -127,20 +90,7 @@ pub async fn prepare(
             Some(why) => Request::Review(why),
             None => Request::Publish,
         };
-        let mut decision = policy::decide(&imported.extraction, &publication, request);
-        if imported.file.is_none() && decision.status == Status::Published {
-            decision = Decision {
-                status: Status::NeedsReview,
-                reason: "Gói edXML không có tệp văn bản đính kèm: cần văn thư bổ sung tệp".into(),
-            };
-        }
-        // The further files are served with the record: what holds one of them holds it.
-        if !imported.concerns.is_empty() && decision.status == Status::Published {
-            decision = Decision {
-                status: Status::NeedsReview,
-                reason: format!("{}: cần văn thư xem xét", imported.concerns.join("; ")),
-            };
-        }
+        let decision = intake::decide_package(&imported, &publication, request);
         if !dry_run {
             let mut items: Vec<(&str, &[u8])> = Vec::new();
             if let Some(file) = &imported.file {
@@ -389,7 +339,7 @@ async fn insert(
             None => {}
         }
     }
-    // One document, one record: the same rule as a hand ingest (`ingest::placement`).
+    // One document, one record: the same rule as every intake (`intake::placement`).
     match placement(store, &doc, &replaces).await? {
         Placement::New => {}
         Placement::Duplicate { of } => {

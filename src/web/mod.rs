@@ -37,6 +37,8 @@ pub struct AppState {
     pub types: &'static DocTypeTable,
     /// Notified after a write the search index should pick up (the indexer also polls).
     pub changes: Arc<tokio::sync::Notify>,
+    /// Wakes the job workers when a job is enqueued (`crate::jobs`).
+    pub jobs: crate::jobs::Jobs,
 }
 
 pub type SharedState = Arc<AppState>;

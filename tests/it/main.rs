@@ -8,6 +8,7 @@ mod crash_ingest;
 mod edxml_extract;
 mod fixtures;
 mod header_cases;
+mod jobs;
 mod markings;
 mod one_record;
 mod public_rule;

@@ -51,7 +51,7 @@ async fn ingest(app: &TestApp, name: &str) -> Outcome {
 
 /// An edXML package for the report: header fields as a producer writes them (issuer as
 /// `organ`), with `file` attached.
-fn package(organ: &str, document_id: &str, file: &str) -> Vec<u8> {
+pub(crate) fn package(organ: &str, document_id: &str, file: &str) -> Vec<u8> {
     let pdf = std::fs::read(fixture(file)).unwrap();
     let package = Package {
         namespace: NAMESPACE.into(),
@@ -94,7 +94,7 @@ fn package(organ: &str, document_id: &str, file: &str) -> Vec<u8> {
 
 /// Runs one package through the sync's own steps (prepare, plan, apply): what the engine
 /// does for each package. Returns the plan's outcome and the record it touched.
-async fn sync(app: &TestApp, package_id: &str, bytes: Vec<u8>) -> (String, Option<i64>) {
+pub(crate) async fn sync(app: &TestApp, package_id: &str, bytes: Vec<u8>) -> (String, Option<i64>) {
     let s = &app.state;
     let source = SourceConfig {
         name: "hub".into(),

@@ -112,6 +112,7 @@ async fn public_view(node: &Node) -> (BTreeMap<String, (String, String)>, axum::
         settings: node.settings.clone(),
         types: DocTypeTable::builtin(),
         changes: Default::default(),
+        jobs: Default::default(),
     });
     let router = vanban::server::router(state);
     let mut out = BTreeMap::new();

@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 use tower::ServiceExt;
 
+use vanban::app::Application;
 use vanban::blob::BlobStore;
 use vanban::config::Settings;
 use vanban::doctypes::DocTypeTable;
@@ -71,17 +72,12 @@ pub async fn app_with(env: &[(&str, &str)]) -> TestApp {
     )];
     vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let settings = Settings::load(None, vars).unwrap().settings;
-    let store = Store::connect(&settings.database_url(), 4).await.unwrap();
-    let index = Arc::new(SearchIndex::open(&settings.index_dir()).unwrap());
-    let state = Arc::new(AppState {
-        store,
-        index,
-        blobs: BlobStore::open(settings.blob_dir()).unwrap(),
-        settings,
-        types: DocTypeTable::builtin(),
-        changes: Default::default(),
-    });
-    let router = vanban::server::router(state.clone());
+    // The application as `serve` builds it, without a listener; nothing runs in the
+    // background (tests catch the index up with `sync_index`, start workers themselves).
+    let (state, router) = Application::build(settings, DocTypeTable::builtin(), Default::default())
+        .await
+        .unwrap()
+        .into_parts();
     TestApp {
         _dir: dir,
         state,
