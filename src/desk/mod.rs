@@ -5,9 +5,12 @@
 
 use axum::Router;
 
+pub mod upload;
+
 use crate::web::SharedState;
 
 /// Every desk route. Each part of the desk adds its own router here.
 pub fn router() -> Router<SharedState> {
     Router::new()
+        .merge(upload::router())
 }
