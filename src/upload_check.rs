@@ -558,7 +558,9 @@ fn check_pdf<R: Read + Seek>(file: &mut R, size: u64, limits: &Limits) -> Result
     while pos < size {
         let window_end = base + filled as u64;
         let at_end = window_end >= size;
-        if pos < base || pos >= window_end || (pos + OVERLAP as u64 > window_end && !at_end) {
+        // Refill when `pos` is outside the window or too close to its end to see a whole
+        // keyword (unless the window reaches the file's end).
+        if pos < base || pos >= window_end || (pos + OVERLAP as u64 >= window_end && !at_end) {
             file.seek(SeekFrom::Start(pos)).map_err(io)?;
             filled = read_up_to(file, &mut chunk).map_err(io)?;
             base = pos;
