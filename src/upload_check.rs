@@ -262,7 +262,7 @@ pub fn display_name(filename: &str) -> String {
 
 fn human_bytes(n: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if n >= 1024 * MIB && n % (1024 * MIB) == 0 {
+    if n >= 1024 * MIB && n.is_multiple_of(1024 * MIB) {
         format!("{} GB", n / (1024 * MIB))
     } else if n >= MIB {
         format!("{} MB", n.div_ceil(MIB))
@@ -448,7 +448,7 @@ fn jpeg_dimensions<R: Read + Seek>(file: &mut R) -> io::Result<Option<(u64, u64)
             // Standalone markers: no length.
             0x01 | 0xD0..=0xD7 => continue,
             // End of image or start of scan before any frame header.
-            0xD8 | 0xD9 | 0xDA => return Ok(None),
+            0xD8..=0xDA => return Ok(None),
             _ => {}
         }
         let mut len = [0u8; 2];
