@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod auth;
 pub mod blob;
 pub mod cli;
 pub mod config;

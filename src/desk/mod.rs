@@ -3,6 +3,8 @@
 //! view with its corrections and actions, the dashboard. Every page and action checks the
 //! signed-in account's role and units; every state-changing form carries a CSRF token.
 
+pub mod auth_pages;
+
 use axum::Router;
 
 pub mod upload;
@@ -12,5 +14,6 @@ use crate::web::SharedState;
 /// Every desk route. Each part of the desk adds its own router here.
 pub fn router() -> Router<SharedState> {
     Router::new()
+        .merge(auth_pages::router())
         .merge(upload::router())
 }

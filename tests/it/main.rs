@@ -1,10 +1,13 @@
 //! One integration-test binary (links once): header table, store conformance on SQLite and
 //! PostgreSQL, and the CLI end to end.
 
+mod accounts;
 mod bad_input;
 mod browser;
 mod cli;
 mod crash_ingest;
+mod desk_security;
+mod desk_support;
 mod edxml_extract;
 mod fixtures;
 mod header_cases;
@@ -19,5 +22,7 @@ mod store;
 mod sync;
 mod sync_crash;
 mod synthetic;
+mod upload;
+mod upload_crash;
 mod web;
 mod web_edges;
