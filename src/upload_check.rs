@@ -485,11 +485,19 @@ fn tiff_dimensions<R: Read + Seek>(file: &mut R, size: u64) -> io::Result<Option
     let little = &header[..2] == b"II";
     let u16_at = |b: &[u8]| {
         let a = [b[0], b[1]];
-        if little { u16::from_le_bytes(a) } else { u16::from_be_bytes(a) }
+        if little {
+            u16::from_le_bytes(a)
+        } else {
+            u16::from_be_bytes(a)
+        }
     };
     let u32_at = |b: &[u8]| {
         let a = [b[0], b[1], b[2], b[3]];
-        if little { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) }
+        if little {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
     };
     let mut offset = u64::from(u32_at(&header[4..8]));
     let mut seen = HashSet::new();
@@ -544,7 +552,11 @@ fn read_exact_or_eof<R: Read>(file: &mut R, buf: &mut [u8]) -> io::Result<bool> 
 /// is inflated into a scratch buffer (counted, not kept) and the scan resumes after the
 /// bytes the inflater consumed; `startxref` and `%%EOF` are noted on the way. Memory is
 /// bounded by the chunk and the inflater's buffers, whatever the file.
-fn check_pdf<R: Read + Seek>(file: &mut R, size: u64, limits: &Limits) -> Result<Accepted, Refusal> {
+fn check_pdf<R: Read + Seek>(
+    file: &mut R,
+    size: u64,
+    limits: &Limits,
+) -> Result<Accepted, Refusal> {
     let io = |e: io::Error| Refusal::Io(e.to_string());
     let mut inflated: u64 = 0;
     let mut last_startxref: Option<u64> = None;
@@ -736,8 +748,7 @@ mod tests {
     };
 
     fn zlib(data: &[u8]) -> Vec<u8> {
-        let mut encoder =
-            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
         encoder.write_all(data).unwrap();
         encoder.finish().unwrap()
     }
@@ -748,20 +759,25 @@ mod tests {
         let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
         for (i, body) in streams.iter().enumerate() {
             out.extend_from_slice(
-                format!("{} 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\r\n", i + 1, body.len())
-                    .as_bytes(),
+                format!(
+                    "{} 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\r\n",
+                    i + 1,
+                    body.len()
+                )
+                .as_bytes(),
             );
             out.extend_from_slice(body);
             out.extend_from_slice(b"\nendstream\nendobj\n");
         }
-        out.extend_from_slice(b"xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 >>\nstartxref\n9\n%%EOF\n");
+        out.extend_from_slice(
+            b"xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 >>\nstartxref\n9\n%%EOF\n",
+        );
         out.extend_from_slice(tail);
         out
     }
 
     fn zeros_bomb(bytes: usize) -> Vec<u8> {
-        let mut encoder =
-            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
         let block = vec![0u8; 1024 * 1024];
         let mut left = bytes;
         while left > 0 {
@@ -796,9 +812,25 @@ mod tests {
 
     /// A TIFF with these pages (each IFD: width, length), little or big endian.
     fn tiff(pages: &[(u32, u32)], little: bool) -> Vec<u8> {
-        let u16b = |v: u16| if little { v.to_le_bytes() } else { v.to_be_bytes() };
-        let u32b = |v: u32| if little { v.to_le_bytes() } else { v.to_be_bytes() };
-        let mut out = if little { b"II*\0".to_vec() } else { b"MM\0*".to_vec() };
+        let u16b = |v: u16| {
+            if little {
+                v.to_le_bytes()
+            } else {
+                v.to_be_bytes()
+            }
+        };
+        let u32b = |v: u32| {
+            if little {
+                v.to_le_bytes()
+            } else {
+                v.to_be_bytes()
+            }
+        };
+        let mut out = if little {
+            b"II*\0".to_vec()
+        } else {
+            b"MM\0*".to_vec()
+        };
         out.extend_from_slice(&u32b(8));
         for (i, &(w, h)) in pages.iter().enumerate() {
             out.extend_from_slice(&u16b(2));
@@ -811,7 +843,11 @@ mod tests {
             out.extend_from_slice(&u32b(1));
             out.extend_from_slice(&u16b(h.min(65_535) as u16));
             out.extend_from_slice(&[0, 0]);
-            let next = if i + 1 == pages.len() { 0 } else { out.len() as u32 + 4 };
+            let next = if i + 1 == pages.len() {
+                0
+            } else {
+                out.len() as u32 + 4
+            };
             out.extend_from_slice(&u32b(next));
         }
         out
@@ -854,37 +890,114 @@ mod tests {
         // (name, bytes, expected: Ok(kind) or Err(code))
         let table: Vec<(&str, Vec<u8>, Result<Kind, &str>)> = vec![
             ("generated decision", real_pdf(), Ok(Kind::Pdf)),
-            ("plain streams", pdf_with_streams(&[zlib(&text), b"raw, not compressed".to_vec()], b""), Ok(Kind::Pdf)),
+            (
+                "plain streams",
+                pdf_with_streams(&[zlib(&text), b"raw, not compressed".to_vec()], b""),
+                Ok(Kind::Pdf),
+            ),
             ("junk before the header", junk_before, Ok(Kind::Pdf)),
-            ("trailing junk after %%EOF", pdf_with_streams(&[zlib(&text)], &[b'\0'; 2000]), Ok(Kind::Pdf)),
+            (
+                "trailing junk after %%EOF",
+                pdf_with_streams(&[zlib(&text)], &[b'\0'; 2000]),
+                Ok(Kind::Pdf),
+            ),
             ("header past 1024 bytes", too_late, Err("not_pdf_or_image")),
             ("cut in half", cut, Err("pdf_unfinished")),
-            ("no trailer", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n".to_vec(), Err("pdf_unfinished")),
+            (
+                "no trailer",
+                b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n".to_vec(),
+                Err("pdf_unfinished"),
+            ),
             ("zip named .pdf", zip, Err("not_pdf_or_image")),
-            ("html named .pdf", b"\n  <!DOCTYPE html><html><body>Not found</body></html>".to_vec(), Err("not_pdf_or_image")),
-            ("old word", [&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..], &[0u8; 100]].concat(), Err("not_pdf_or_image")),
+            (
+                "html named .pdf",
+                b"\n  <!DOCTYPE html><html><body>Not found</body></html>".to_vec(),
+                Err("not_pdf_or_image"),
+            ),
+            (
+                "old word",
+                [
+                    &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..],
+                    &[0u8; 100],
+                ]
+                .concat(),
+                Err("not_pdf_or_image"),
+            ),
             ("empty", Vec::new(), Err("not_pdf_or_image")),
             ("over the size limit", huge, Err("too_large")),
-            ("bomb past the budget", pdf_with_streams(&[zeros_bomb(40 * 1024 * 1024)], b""), Err("decompression_bomb")),
-            ("bomb split over streams", pdf_with_streams(&[zeros_bomb(12 << 20), zeros_bomb(12 << 20), zeros_bomb(12 << 20)], b""), Err("decompression_bomb")),
-            ("under the budget", pdf_with_streams(&[zeros_bomb(8 << 20)], b""), Ok(Kind::Pdf)),
+            (
+                "bomb past the budget",
+                pdf_with_streams(&[zeros_bomb(40 * 1024 * 1024)], b""),
+                Err("decompression_bomb"),
+            ),
+            (
+                "bomb split over streams",
+                pdf_with_streams(
+                    &[
+                        zeros_bomb(12 << 20),
+                        zeros_bomb(12 << 20),
+                        zeros_bomb(12 << 20),
+                    ],
+                    b"",
+                ),
+                Err("decompression_bomb"),
+            ),
+            (
+                "under the budget",
+                pdf_with_streams(&[zeros_bomb(8 << 20)], b""),
+                Ok(Kind::Pdf),
+            ),
             ("png", png(2480, 3508), Ok(Kind::Png)),
-            ("png too many pixels", png(100_000, 100_000), Err("image_too_large")),
+            (
+                "png too many pixels",
+                png(100_000, 100_000),
+                Err("image_too_large"),
+            ),
             ("png zero width", png(0, 10), Err("image_unreadable")),
-            ("png cut", png(10, 10)[..20].to_vec(), Err("image_unreadable")),
+            (
+                "png cut",
+                png(10, 10)[..20].to_vec(),
+                Err("image_unreadable"),
+            ),
             ("jpeg", jpeg(2480, 3508), Ok(Kind::Jpeg)),
-            ("jpeg too many pixels", jpeg(65_000, 65_000), Err("image_too_large")),
-            ("jpeg without frame", vec![0xFF, 0xD8, 0xFF, 0xDA, 0, 2], Err("image_unreadable")),
-            ("tiff little endian, 3 pages", tiff(&[(2480, 3508); 3], true), Ok(Kind::Tiff)),
-            ("tiff big endian", tiff(&[(1000, 1000)], false), Ok(Kind::Tiff)),
-            ("tiff one page too large", tiff(&[(1000, 1000), (4_000_000, 60_000)], true), Err("image_too_large")),
-            ("tiff dangling ifd", b"II*\0\xFF\xFF\0\0".to_vec(), Err("image_unreadable")),
+            (
+                "jpeg too many pixels",
+                jpeg(65_000, 65_000),
+                Err("image_too_large"),
+            ),
+            (
+                "jpeg without frame",
+                vec![0xFF, 0xD8, 0xFF, 0xDA, 0, 2],
+                Err("image_unreadable"),
+            ),
+            (
+                "tiff little endian, 3 pages",
+                tiff(&[(2480, 3508); 3], true),
+                Ok(Kind::Tiff),
+            ),
+            (
+                "tiff big endian",
+                tiff(&[(1000, 1000)], false),
+                Ok(Kind::Tiff),
+            ),
+            (
+                "tiff one page too large",
+                tiff(&[(1000, 1000), (4_000_000, 60_000)], true),
+                Err("image_too_large"),
+            ),
+            (
+                "tiff dangling ifd",
+                b"II*\0\xFF\xFF\0\0".to_vec(),
+                Err("image_unreadable"),
+            ),
         ];
         for (name, bytes, expected) in table {
             let got = run(&bytes);
             match (&got, expected) {
                 (Ok(accepted), Ok(kind)) => assert_eq!(accepted.kind, kind, "{name}"),
-                (Err(refusal), Err(code)) => assert_eq!(refusal.code(), code, "{name}: {refusal:?}"),
+                (Err(refusal), Err(code)) => {
+                    assert_eq!(refusal.code(), code, "{name}: {refusal:?}")
+                }
                 _ => panic!("{name}: expected {expected:?}, got {got:?}"),
             }
         }
@@ -899,7 +1012,8 @@ mod tests {
         let (out, used) = inflate_counting(&mut Cursor::new(&bomb), 1 << 20, &mut scratch).unwrap();
         assert!(out > 1 << 20 && out < 2 << 20, "{out}");
         assert!(used < bomb.len() as u64);
-        let (out, used) = inflate_counting(&mut Cursor::new(&bomb), u64::MAX, &mut scratch).unwrap();
+        let (out, used) =
+            inflate_counting(&mut Cursor::new(&bomb), u64::MAX, &mut scratch).unwrap();
         assert_eq!(out, 40 << 20);
         assert_eq!(used, bomb.len() as u64);
     }
@@ -940,24 +1054,46 @@ mod tests {
     #[test]
     fn messages_name_the_file_in_vietnamese() {
         let cases = [
-            (Refusal::NotAccepted(Foreign::Zip), "x.pdf", "Tệp «x.pdf» không phải PDF hay ảnh (là tệp ZIP"),
-            (Refusal::NotAccepted(Foreign::Html), "C:\\tmp\\a.pdf", "Tệp «a.pdf» không phải PDF hay ảnh (là trang HTML)"),
-            (Refusal::TooLarge { limit: 200 << 20 }, "b.pdf", "Tệp «b.pdf» quá lớn: vượt giới hạn 200 MB"),
-            (Refusal::PdfInflatesTooMuch { limit: 1 << 30 }, "c.pdf", "vượt 1 GB (nghi là “bom giải nén”)"),
             (
-                Refusal::ImageTooLarge { kind: Kind::Png, width: 100_000, height: 100_000, limit: 200_000_000 },
+                Refusal::NotAccepted(Foreign::Zip),
+                "x.pdf",
+                "Tệp «x.pdf» không phải PDF hay ảnh (là tệp ZIP",
+            ),
+            (
+                Refusal::NotAccepted(Foreign::Html),
+                "C:\\tmp\\a.pdf",
+                "Tệp «a.pdf» không phải PDF hay ảnh (là trang HTML)",
+            ),
+            (
+                Refusal::TooLarge { limit: 200 << 20 },
+                "b.pdf",
+                "Tệp «b.pdf» quá lớn: vượt giới hạn 200 MB",
+            ),
+            (
+                Refusal::PdfInflatesTooMuch { limit: 1 << 30 },
+                "c.pdf",
+                "vượt 1 GB (nghi là “bom giải nén”)",
+            ),
+            (
+                Refusal::ImageTooLarge {
+                    kind: Kind::Png,
+                    width: 100_000,
+                    height: 100_000,
+                    limit: 200_000_000,
+                },
                 "d.png",
                 "ảnh PNG 100000×100000 điểm ảnh vượt giới hạn 200 triệu",
             ),
-            (Refusal::NotAccepted(Foreign::Empty), "\u{7}", "Tệp «(không tên)» rỗng"),
+            (
+                Refusal::NotAccepted(Foreign::Empty),
+                "\u{7}",
+                "Tệp «(không tên)» rỗng",
+            ),
         ];
         for (refusal, name, expected) in cases {
             let message = refusal.message(name);
             assert!(message.contains(expected), "{message}");
-            assert!(
-                unicode_normalization::is_nfc(&message),
-                "{message}"
-            );
+            assert!(unicode_normalization::is_nfc(&message), "{message}");
         }
     }
 }

@@ -151,7 +151,13 @@ fn dechunk(mut raw: &[u8]) -> anyhow::Result<Vec<u8>> {
 fn form_encode(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
-        .map(|(k, v)| format!("{}={}", crate::web::html::url_encode(k), crate::web::html::url_encode(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                crate::web::html::url_encode(k),
+                crate::web::html::url_encode(v)
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -172,7 +178,12 @@ impl DeskClient {
         let login = form
             .cookie(LOGIN_COOKIE)
             .ok_or_else(|| anyhow!("the sign-in form set no cookie ({})", form.status))?;
-        let body = form_encode(&[("csrf", &login), ("name", name), ("password", password), ("next", "/desk/")]);
+        let body = form_encode(&[
+            ("csrf", &login),
+            ("name", name),
+            ("password", password),
+            ("next", "/desk/"),
+        ]);
         let cookie_header = format!("{LOGIN_COOKIE}={login}");
         let answer = http(
             addr,
@@ -195,7 +206,10 @@ impl DeskClient {
             .find(marker)
             .ok_or_else(|| anyhow!("no CSRF token on the upload page ({})", page.status))?
             + marker.len();
-        let end = text[start..].find('"').ok_or_else(|| anyhow!("cut CSRF token"))? + start;
+        let end = text[start..]
+            .find('"')
+            .ok_or_else(|| anyhow!("cut CSRF token"))?
+            + start;
         Ok(DeskClient {
             addr,
             cookie,
@@ -253,7 +267,11 @@ impl DeskClient {
     pub fn status(&self, ids: &[i64]) -> anyhow::Result<Vec<serde_json::Value>> {
         let mut out = Vec::new();
         for batch in ids.chunks(200) {
-            let list = batch.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let list = batch
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             let answer = http(
                 self.addr,
                 "GET",
@@ -281,7 +299,9 @@ impl Server {
     /// Starts `exe --data-dir DATA serve` with these extra environment variables and
     /// waits until `/healthz` answers.
     pub fn start(exe: &Path, data: &Path, env: &[(&str, &str)]) -> anyhow::Result<Server> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let mut command = Command::new(exe);
         command
@@ -340,7 +360,14 @@ pub fn create_clerk(exe: &Path, data: &Path) -> anyhow::Result<()> {
     let unit = Command::new(exe)
         .arg("--data-dir")
         .arg(data)
-        .args(["unit", "add", "--code", UNIT, "--name", "Ủy ban nhân dân xã Nam Chính"])
+        .args([
+            "unit",
+            "add",
+            "--code",
+            UNIT,
+            "--name",
+            "Ủy ban nhân dân xã Nam Chính",
+        ])
         .env_remove("VANBAN__STORAGE__DATABASE_URL")
         .output()?;
     // An existing unit (seeded from configuration) is fine.
@@ -348,7 +375,9 @@ pub fn create_clerk(exe: &Path, data: &Path) -> anyhow::Result<()> {
     let mut user = Command::new(exe)
         .arg("--data-dir")
         .arg(data)
-        .args(["user", "add", "--name", CLERK, "--role", "clerk", "--unit", UNIT])
+        .args([
+            "user", "add", "--name", CLERK, "--role", "clerk", "--unit", UNIT,
+        ])
         .env_remove("VANBAN__STORAGE__DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -490,7 +519,10 @@ pub fn bench_upload(files: usize, work_dir: Option<PathBuf>) -> ExitCode {
     match run(files, work_dir.as_deref()) {
         Ok(m) => {
             let mib = |kib: u64| kib as f64 / 1024.0;
-            println!("bench upload: {} generated decisions (one page each)", m.files);
+            println!(
+                "bench upload: {} generated decisions (one page each)",
+                m.files
+            );
             println!(
                 "  desk upload (vanban serve, {} files per request): uploaded in {:.2} s, all processed {:.2} s after the first byte; {:.1} files/s; server peak memory (VmHWM) {:.1} MiB",
                 FILES_PER_REQUEST,

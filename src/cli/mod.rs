@@ -1,8 +1,8 @@
 //! Command line: `vanban serve | extract | ingest | sync | admin | user | unit | migrate |
 //! doctor | fsck | eval | bench | dev`.
 
-pub mod bench_upload;
 mod accounts;
+pub mod bench_upload;
 mod sync;
 
 use std::io::{IsTerminal, Write};

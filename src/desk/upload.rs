@@ -112,7 +112,10 @@ async fn script() -> Response {
     response
 }
 
-async fn upload_page(State(state): State<SharedState>, user: DeskUser) -> Result<Response, DeskError> {
+async fn upload_page(
+    State(state): State<SharedState>,
+    user: DeskUser,
+) -> Result<Response, DeskError> {
     let units = writable_units(&state, &user).await?;
     let limits = Limits::from_settings(&state.settings.extraction);
     let body = if units.is_empty() {
@@ -209,7 +212,9 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("application/json"))
 }
 
-async fn read_text_field(field: &mut axum::extract::multipart::Field<'_>) -> Result<String, DeskError> {
+async fn read_text_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<String, DeskError> {
     let mut out = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(bad_body)? {
         if out.len() < MAX_TEXT_FIELD {
@@ -247,7 +252,9 @@ async fn upload(
     let limits = Limits::from_settings(&state.settings.extraction);
     let mut multipart = Multipart::from_request(request, &state)
         .await
-        .map_err(|e| DeskError::Invalid(format!("Yêu cầu tải lên không hợp lệ: {}", e.body_text())))?;
+        .map_err(|e| {
+            DeskError::Invalid(format!("Yêu cầu tải lên không hợp lệ: {}", e.body_text()))
+        })?;
 
     let root = spool_root(&state);
     std::fs::create_dir_all(&root).map_err(internal)?;
@@ -276,9 +283,7 @@ async fn upload(
             "files" | "file" => {
                 let filename = upload_check::display_name(field.file_name().unwrap_or_default());
                 let path = spool.path().join(format!("{}.upload", files.len()));
-                let mut out = tokio::fs::File::create(&path)
-                    .await
-                    .map_err(internal)?;
+                let mut out = tokio::fs::File::create(&path).await.map_err(internal)?;
                 let mut hasher = Sha256::new();
                 let mut size: u64 = 0;
                 let mut cut = None;
@@ -373,7 +378,13 @@ async fn upload(
         });
         return Ok(no_store((status, axum::Json(body)).into_response()));
     }
-    let mut response = page(&state, &user, "Kết quả tải lên", "", &answers_html(&answers));
+    let mut response = page(
+        &state,
+        &user,
+        "Kết quả tải lên",
+        "",
+        &answers_html(&answers),
+    );
     *response.status_mut() = status;
     Ok(response)
 }
@@ -463,7 +474,11 @@ fn answers_html(answers: &[FileAnswer]) -> String {
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{result}</td></tr>",
                 escape(&a.filename),
-                if a.accepted { "Đã nhận" } else { "Bị từ chối" },
+                if a.accepted {
+                    "Đã nhận"
+                } else {
+                    "Bị từ chối"
+                },
             )
         })
         .collect();
@@ -583,7 +598,9 @@ async fn recent_uploads(
         ""
     };
     let body = if views.is_empty() {
-        format!("<h1>{title}</h1><p>Chưa có tệp nào được tải lên.</p><p><a href=\"/desk/upload\">Tải văn bản lên</a></p>")
+        format!(
+            "<h1>{title}</h1><p>Chưa có tệp nào được tải lên.</p><p><a href=\"/desk/upload\">Tải văn bản lên</a></p>"
+        )
     } else {
         format!(
             "<h1>{title}</h1><table class=\"uploads\"><thead><tr><th>Lúc</th><th>Tệp</th>\
@@ -611,7 +628,10 @@ mod tests {
             let got = parse_ids(*raw).ok();
             assert_eq!(&got, expected, "{raw:?}");
         }
-        let many = (0..=MAX_STATUS_IDS).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let many = (0..=MAX_STATUS_IDS)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         assert!(parse_ids(Some(&many)).is_err());
     }
 }

@@ -68,7 +68,9 @@ fn scan_pdf() -> Vec<u8> {
     });
     doc.objects.insert(
         pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
+        ),
     );
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
@@ -79,8 +81,7 @@ fn scan_pdf() -> Vec<u8> {
 
 /// A valid-looking PDF whose one stream inflates to `bytes` zeros.
 fn flate_bomb(bytes: usize) -> Vec<u8> {
-    let mut encoder =
-        flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     let block = vec![0u8; 1 << 20];
     for _ in 0..bytes / block.len() {
         encoder.write_all(&block).unwrap();
@@ -97,7 +98,9 @@ fn flate_bomb(bytes: usize) -> Vec<u8> {
     });
     doc.objects.insert(
         pages_id,
-        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
+        ),
     );
     let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog);
@@ -164,7 +167,9 @@ async fn post_upload(
     let request = builder.body(Body::from(multipart(fields, files))).unwrap();
     let (status, headers, body) = app.request(request).await;
     assert_eq!(
-        headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()),
+        headers
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap()),
         Some("no-store"),
         "desk answers are not cached"
     );
@@ -181,7 +186,13 @@ async fn footprint(app: &TestApp) -> (BTreeSet<String>, usize, usize) {
         .filter(|e| e.file_type().is_file())
         .map(|e| e.path().strip_prefix(&root).unwrap().display().to_string())
         .collect();
-    let jobs = app.state.store.recent_jobs(None, 10_000).await.unwrap().len();
+    let jobs = app
+        .state
+        .store
+        .recent_jobs(None, 10_000)
+        .await
+        .unwrap()
+        .len();
     let spool = app.state.settings.storage.data_dir.join("upload-tmp");
     let spooled = count_files(&spool);
     (blobs, jobs, spooled)
@@ -204,7 +215,10 @@ async fn run_until_final(app: &TestApp, ids: &[i64]) -> Vec<vanban::jobs::JobVie
             pool.shutdown().await;
             return views;
         }
-        assert!(std::time::Instant::now() < deadline, "jobs did not finish: {views:#?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs did not finish: {views:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -271,14 +285,24 @@ async fn three_pdfs_are_accepted_and_processed_to_their_states() {
     assert_eq!(status, StatusCode::OK);
     let queued: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(queued["jobs"].as_array().unwrap().len(), 3);
-    assert!(queued["jobs"].as_array().unwrap().iter().all(|j| j["state"] == "queued" && j["final"] == false));
+    assert!(
+        queued["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["state"] == "queued" && j["final"] == false)
+    );
 
     let views = run_until_final(&app, &ids).await;
     let [clean_view, personal_view, scan_view] = &views[..] else {
         panic!("{views:?}")
     };
     assert_eq!(clean_view.state, JobState::Published, "{clean_view:?}");
-    assert_eq!(personal_view.state, JobState::WaitingForReview, "{personal_view:?}");
+    assert_eq!(
+        personal_view.state,
+        JobState::WaitingForReview,
+        "{personal_view:?}"
+    );
     assert!(
         personal_view.detail.to_lowercase().contains("cá nhân"),
         "the hold names personal data: {personal_view:?}"
@@ -298,14 +322,27 @@ async fn three_pdfs_are_accepted_and_processed_to_their_states() {
     let done: Value = serde_json::from_str(&json).unwrap();
     for job in done["jobs"].as_array().unwrap() {
         assert_eq!(job["final"], true);
-        assert!(job["document_url"].as_str().unwrap().starts_with("/desk/documents/"));
+        assert!(
+            job["document_url"]
+                .as_str()
+                .unwrap()
+                .starts_with("/desk/documents/")
+        );
     }
     let (status, _, recent) = clerk.get(&app, "/desk/uploads").await;
     assert_eq!(status, StatusCode::OK);
-    for expected in ["quyet-dinh-41.pdf", "ban-quet.pdf", JobState::Published.label(), JobState::WaitingForReview.label()] {
+    for expected in [
+        "quyet-dinh-41.pdf",
+        "ban-quet.pdf",
+        JobState::Published.label(),
+        JobState::WaitingForReview.label(),
+    ] {
         assert!(recent.contains(expected), "{expected}: {recent}");
     }
-    assert!(!recent.contains("http-equiv=\"refresh\""), "nothing pending");
+    assert!(
+        !recent.contains("http-equiv=\"refresh\""),
+        "nothing pending"
+    );
 
     // Another unit's clerk sees none of these jobs.
     let other = desk_account(&app, "vanthu-khac", Role::Clerk, &[OTHER_UNIT]).await;
@@ -316,7 +353,10 @@ async fn three_pdfs_are_accepted_and_processed_to_their_states() {
     assert!(theirs["jobs"].as_array().unwrap().is_empty(), "{theirs}");
     let (_, _, recent) = other.get(&app, "/desk/uploads").await;
     assert!(!recent.contains("quyet-dinh-41.pdf"));
-    assert_eq!(count_files(&app.state.settings.storage.data_dir.join("upload-tmp")), 0);
+    assert_eq!(
+        count_files(&app.state.settings.storage.data_dir.join("upload-tmp")),
+        0
+    );
 }
 
 fn join(ids: &[i64]) -> String {
@@ -345,15 +385,41 @@ async fn refused_files_and_refused_accounts_leave_nothing() {
     assert!(bomb.len() < 200_000, "the bomb is small: {}", bomb.len());
     let huge_png = png(100_000, 100_000);
     let cases: Vec<(&str, &[u8], &str, &str)> = vec![
-        ("hop-dong.pdf", &zip, "not_pdf_or_image", "Tệp «hop-dong.pdf» không phải PDF hay ảnh (là tệp ZIP"),
-        ("qua-lon.pdf", &oversize, "too_large", "Tệp «qua-lon.pdf» quá lớn"),
-        ("bom.pdf", &bomb, "decompression_bomb", "Tệp «bom.pdf» bị từ chối: nội dung nén giải ra vượt"),
-        ("anh-khong-lo.png", &huge_png, "image_too_large", "100000×100000 điểm ảnh"),
+        (
+            "hop-dong.pdf",
+            &zip,
+            "not_pdf_or_image",
+            "Tệp «hop-dong.pdf» không phải PDF hay ảnh (là tệp ZIP",
+        ),
+        (
+            "qua-lon.pdf",
+            &oversize,
+            "too_large",
+            "Tệp «qua-lon.pdf» quá lớn",
+        ),
+        (
+            "bom.pdf",
+            &bomb,
+            "decompression_bomb",
+            "Tệp «bom.pdf» bị từ chối: nội dung nén giải ra vượt",
+        ),
+        (
+            "anh-khong-lo.png",
+            &huge_png,
+            "image_too_large",
+            "100000×100000 điểm ảnh",
+        ),
     ];
     let csrf = clerk.csrf.clone();
     let files: Vec<(&str, &[u8])> = cases.iter().map(|(n, b, _, _)| (*n, *b)).collect();
-    let (status, body) =
-        post_upload(&app, &clerk, &[("csrf", &csrf), ("unit", UNIT)], &files, true).await;
+    let (status, body) = post_upload(
+        &app,
+        &clerk,
+        &[("csrf", &csrf), ("unit", UNIT)],
+        &files,
+        true,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let answer: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["accepted"], 0);
@@ -361,22 +427,29 @@ async fn refused_files_and_refused_accounts_leave_nothing() {
         assert_eq!(file["filename"], *name);
         assert_eq!(file["accepted"], false, "{file}");
         assert_eq!(file["code"], *code, "{file}");
-        assert!(file["message"].as_str().unwrap().contains(message), "{file}");
+        assert!(
+            file["message"].as_str().unwrap().contains(message),
+            "{file}"
+        );
     }
-    assert_eq!(footprint(&app).await, before, "nothing stored for refused files");
+    assert_eq!(
+        footprint(&app).await,
+        before,
+        "nothing stored for refused files"
+    );
 
     // The plain form (no script) answers a page with the same reasons, escaped.
     let (status, page) = post_upload(
         &app,
         &clerk,
         &[("csrf", &csrf), ("unit", UNIT)],
-        &[("<b>x</b>.pdf", &zip)],
+        &[("<b>x<b>.pdf", &zip)],
         false,
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.contains("&lt;b&gt;x&lt;/b&gt;.pdf"), "{page}");
-    assert!(!page.contains("<b>x</b>"));
+    assert!(page.contains("&lt;b&gt;x&lt;b&gt;.pdf"), "{page}");
+    assert!(!page.contains("<b>x"));
 
     // Refused accounts and requests: nothing stored either.
     let good = decision(44, &["Phê duyệt kế hoạch."]);
@@ -384,10 +457,22 @@ async fn refused_files_and_refused_accounts_leave_nothing() {
     let viewer_csrf = viewer.csrf.clone();
     let other_csrf = other.csrf.clone();
     let refusals: Vec<(&str, &DeskSession, Vec<(&str, &str)>)> = vec![
-        ("viewer", &viewer, vec![("csrf", &viewer_csrf), ("unit", UNIT)]),
-        ("another unit's clerk", &other, vec![("csrf", &other_csrf), ("unit", UNIT)]),
+        (
+            "viewer",
+            &viewer,
+            vec![("csrf", &viewer_csrf), ("unit", UNIT)],
+        ),
+        (
+            "another unit's clerk",
+            &other,
+            vec![("csrf", &other_csrf), ("unit", UNIT)],
+        ),
         ("no CSRF token", &clerk, vec![("unit", UNIT)]),
-        ("a wrong CSRF token", &clerk, vec![("csrf", "forged"), ("unit", UNIT)]),
+        (
+            "a wrong CSRF token",
+            &clerk,
+            vec![("csrf", "forged"), ("unit", UNIT)],
+        ),
     ];
     for (who, session, fields) in refusals {
         let (status, body) = post_upload(&app, session, &fields, &files, false).await;

@@ -87,7 +87,9 @@ async fn killing_the_server_mid_processing_loses_no_upload_and_runs_none_twice()
     let mut records = BTreeSet::new();
     for view in &views {
         assert_ne!(view["state"], "failed", "{view}");
-        let id = view["document_id"].as_i64().unwrap_or_else(|| panic!("no record: {view}"));
+        let id = view["document_id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no record: {view}"));
         assert!(records.insert(id), "record #{id} claimed by two jobs");
     }
     assert_eq!(records.len(), FILES);
