@@ -456,7 +456,8 @@ async fn refused_files_and_refused_accounts_leave_nothing() {
     let files: Vec<(&str, &[u8])> = vec![("tot.pdf", &good)];
     let viewer_csrf = viewer.csrf.clone();
     let other_csrf = other.csrf.clone();
-    let refusals: Vec<(&str, &DeskSession, Vec<(&str, &str)>)> = vec![
+    type Case<'a> = (&'a str, &'a DeskSession, Vec<(&'a str, &'a str)>);
+    let refusals: Vec<Case> = vec![
         (
             "viewer",
             &viewer,

@@ -11,11 +11,10 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use vanban::app::Application;
-use vanban::blob::BlobStore;
 use vanban::config::Settings;
 use vanban::doctypes::DocTypeTable;
 use vanban::search::SearchIndex;
-use vanban::store::{DocumentFields, NewCitation, NewDocument, NewFile, Status, Store};
+use vanban::store::{DocumentFields, NewCitation, NewDocument, NewFile, Status};
 use vanban::web::AppState;
 
 pub struct TestApp {
