@@ -83,6 +83,10 @@ pub struct ExtractionSettings {
     pub max_pages: u64,
     pub max_glyphs: u64,
     pub max_decoded_bytes: u64,
+    /// Desk uploads: all files of one request together.
+    pub max_upload_request_bytes: u64,
+    /// Desk uploads: pixels on one image page.
+    pub max_image_pixels: u64,
 }
 
 impl ExtractionSettings {

@@ -28,4 +28,5 @@ pub mod signature;
 pub mod store;
 pub mod sync;
 pub mod text;
+pub mod upload_check;
 pub mod web;

@@ -2,6 +2,7 @@
 //! doctor | fsck | eval | bench | dev`.
 
 mod accounts;
+pub mod bench_upload;
 mod sync;
 
 use std::io::{IsTerminal, Write};
@@ -149,6 +150,15 @@ pub enum BenchCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Desk uploads end to end against the real server: time until N uploaded PDFs are
+    /// processed and the server's peak memory, beside `vanban ingest` of the same files.
+    Upload {
+        #[arg(long, default_value_t = 100)]
+        files: usize,
+        /// Where the data directories are made (default: the system temp directory).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+    },
     /// Fill the configured store with N generated public records (load tests, demos).
     Seed {
         #[arg(long, default_value_t = 20_000)]
@@ -266,6 +276,9 @@ pub fn run() -> ExitCode {
                     out,
                 },
         } => return run_bench_budget(*pages, *glyphs_per_page, out.as_deref(), types),
+        Command::Bench {
+            what: BenchCommand::Upload { files, work_dir },
+        } => return bench_upload::bench_upload(*files, work_dir.clone()),
         _ => {}
     }
 

@@ -11,6 +11,7 @@ pub mod queue;
 
 use axum::Router;
 
+pub mod upload;
 /// Checks of a clerk's corrections (shared with the admin API).
 pub mod validate;
 
@@ -20,6 +21,7 @@ use crate::web::SharedState;
 pub fn router() -> Router<SharedState> {
     Router::new()
         .merge(auth_pages::router())
+        .merge(upload::router())
         .merge(layout::router())
         .merge(queue::router())
         .merge(document::router())

@@ -23,5 +23,7 @@ mod store;
 mod sync;
 mod sync_crash;
 mod synthetic;
+mod upload;
+mod upload_crash;
 mod web;
 mod web_edges;
