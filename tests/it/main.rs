@@ -1,6 +1,7 @@
 //! One integration-test binary (links once): header table, store conformance on SQLite and
 //! PostgreSQL, and the CLI end to end.
 
+mod actions;
 mod bad_input;
 mod browser;
 mod cli;
