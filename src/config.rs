@@ -19,6 +19,7 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub admin: AdminSettings,
     pub signatures: SignatureSettings,
+    pub desk: DeskSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -195,6 +196,34 @@ pub struct SourceSettings {
 
 fn yes() -> bool {
     true
+}
+
+/// The clerk desk (`/desk/`): sessions, sign-in throttling, and the units seeded at start.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeskSettings {
+    /// A session unused for this long ends.
+    pub session_idle_minutes: u64,
+    /// A session ends this long after sign-in, however active.
+    pub session_max_hours: u64,
+    /// Failed sign-ins in a row that lock an account for `lockout_minutes`.
+    pub login_max_failures: u32,
+    /// Failed sign-ins from one client address (any account) within `lockout_minutes`
+    /// that lock the address out for `lockout_minutes`.
+    pub login_max_failures_per_client: u32,
+    pub lockout_minutes: u64,
+    /// Units created at start when missing (`[[desk.units]]`); existing ones are left as
+    /// an administrator changed them.
+    pub units: Vec<UnitSetting>,
+}
+
+/// One configured unit: organ code, name, and the organ code of its parent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitSetting {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub parent: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,6 +1,7 @@
 //! vanban: a public registry of the documents Vietnamese local governments sign.
 //! See ARCHITECTURE.md for the map.
 
+pub mod auth;
 pub mod blob;
 pub mod cli;
 pub mod config;

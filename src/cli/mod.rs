@@ -1,6 +1,7 @@
-//! Command line: `vanban serve | extract | ingest | sync | admin | migrate | doctor | fsck |
-//! eval | bench | dev`.
+//! Command line: `vanban serve | extract | ingest | sync | admin | user | unit | migrate |
+//! doctor | fsck | eval | bench | dev`.
 
+mod accounts;
 mod sync;
 
 use std::io::{IsTerminal, Write};
@@ -52,6 +53,16 @@ pub enum Command {
     Sync {
         #[command(subcommand)]
         what: sync::SyncCommand,
+    },
+    /// Desk accounts: add (password from standard input), list.
+    User {
+        #[command(subcommand)]
+        what: accounts::UserCommand,
+    },
+    /// Units (organs): add, list.
+    Unit {
+        #[command(subcommand)]
+        what: accounts::UnitCommand,
     },
     /// Administration: API tokens.
     Admin {
@@ -286,7 +297,11 @@ pub(crate) async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
             settings.storage.data_dir.display()
         )
     })?;
-    Ok(Store::connect(&settings.database_url(), settings.storage.max_connections).await?)
+    let store = Store::connect(&settings.database_url(), settings.storage.max_connections).await?;
+    // Every record's unit is in the units table: the configured ones, the default unit and
+    // the sync sources' units (idempotent).
+    crate::auth::seed_units(&store, settings).await?;
+    Ok(store)
 }
 
 async fn run_async(
@@ -342,6 +357,8 @@ async fn run_async(
         }
         Command::Sync { what } => sync::run_sync(what, &settings, types).await,
         Command::Admin { what } => sync::run_admin(what),
+        Command::User { what } => accounts::run_user(what, &settings).await,
+        Command::Unit { what } => accounts::run_unit(what, &settings).await,
         Command::Dev { what } => sync::run_dev(what).await,
         Command::Bench {
             what:

@@ -3,6 +3,9 @@
 //! view with its corrections and actions, the dashboard. Every page and action checks the
 //! signed-in account's role and units; every state-changing form carries a CSRF token.
 
+pub mod actions;
+pub mod auth_pages;
+
 use axum::Router;
 
 /// Checks of a clerk's corrections (shared with the admin API).
@@ -13,4 +16,6 @@ use crate::web::SharedState;
 /// Every desk route. Each part of the desk adds its own router here.
 pub fn router() -> Router<SharedState> {
     Router::new()
+        .merge(auth_pages::router())
+        .merge(actions::router())
 }

@@ -1407,3 +1407,7 @@ pub use sync::{
     AttachmentRecord, AttachmentRole, NewAttachment, PackageRecord, PackageState, PendingStatus,
     SyncAction, SyncRun, SyncWrite, Tombstone, VersionRecord,
 };
+mod accounts;
+pub use accounts::{
+    Account, AccountAuditEntry, Credentials, NewAccount, NewSession, SessionAccount, Unit,
+};

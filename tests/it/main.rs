@@ -1,11 +1,14 @@
 //! One integration-test binary (links once): header table, store conformance on SQLite and
 //! PostgreSQL, and the CLI end to end.
 
+mod accounts;
 mod actions;
 mod bad_input;
 mod browser;
 mod cli;
 mod crash_ingest;
+mod desk_security;
+mod desk_support;
 mod edxml_extract;
 mod fixtures;
 mod header_cases;
