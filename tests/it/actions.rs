@@ -744,3 +744,109 @@ async fn migration_0010_keeps_the_data_of_an_older_database() {
         db.drop().await;
     }
 }
+
+/// The desk's forms end to end through the router: roles, units and CSRF first, then the
+/// registry's rules (a personal-data hold blocks publishing until dismissed), the flash
+/// redirect, the reason a withdrawal needs, the public notice, and the correction form.
+#[tokio::test]
+async fn the_desk_forms_act_within_the_rules() {
+    use crate::desk_support::desk_account;
+    use axum::http::StatusCode;
+    use vanban::auth::Role;
+    let app = crate::web::app().await;
+    let store = &app.state.store;
+    let held = vec![
+        Hold::new(HoldCode::PersonalData, "Có thông tin cá nhân (nơi cư trú)")
+            .with_evidence("thường trú tại thôn 3", Some(1)),
+    ];
+    let id = store
+        .insert_document(&doc(500, Status::NeedsReview, held))
+        .await
+        .unwrap();
+    let hold = store.holds(id).await.unwrap()[0].id;
+    let clerk = desk_account(&app, "vanthu", Role::Clerk, &[UNIT]).await;
+    let viewer = desk_account(&app, "xem", Role::Viewer, &[UNIT]).await;
+    let stranger = desk_account(&app, "khac", Role::Clerk, &["000.00.00.X99"]).await;
+    let publish = format!("/desk/documents/{id}/publish");
+    assert_eq!(
+        viewer.post(&app, &publish, &[]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        stranger.post(&app, &publish, &[]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        clerk.post_with_csrf(&app, &publish, &[], None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _, body) = clerk.post(&app, &publish, &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body.contains("Thông tin cá nhân"), "{body}");
+    let (status, headers, _) = clerk
+        .post(
+            &app,
+            &format!("/desk/documents/{id}/holds/{hold}/dismiss"),
+            &[("note", "mẫu trống")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], format!("/desk/documents/{id}"));
+    let (status, headers, _) = clerk.post(&app, &publish, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("vb_flash=")
+    );
+    assert_eq!(
+        store.get_document(id).await.unwrap().status,
+        Status::Published
+    );
+    let withdraw = format!("/desk/documents/{id}/withdraw");
+    assert_eq!(
+        clerk.post(&app, &withdraw, &[("reason", " ")]).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        clerk
+            .post(&app, &withdraw, &[("reason", "Ban hành nhầm")])
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let (status, _, body) = app.get(&format!("/van-ban/{id}")).await;
+    assert_eq!(status, StatusCode::GONE);
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("Đã thu hồi ngày") && body.contains("Ban hành nhầm"));
+    assert!(!body.contains("QUYẾT ĐỊNH số 500"), "no text on the notice");
+    // The correction form: prefilled, the type a select; a bad date refused beside it.
+    let correct = format!("/desk/documents/{id}/correct");
+    let (status, headers, body) = clerk.get(&app, &correct).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(body.contains("<select") && body.contains("500/QĐ-UBND"));
+    let (status, _, body) = clerk
+        .post(
+            &app,
+            &correct,
+            &[("issued_date", "2024-02-30"), ("abstract", "Về việc khác")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("issued_date-error"), "{body}");
+    let (status, _, _) = clerk
+        .post(
+            &app,
+            &correct,
+            &[("abstract", "Về việc phê duyệt kế hoạch năm 2025")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let r = store.get_document(id).await.unwrap();
+    assert_eq!(
+        r.fields.abstract_text.as_deref(),
+        Some("Về việc phê duyệt kế hoạch năm 2025")
+    );
+}
