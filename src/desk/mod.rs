@@ -3,17 +3,17 @@
 //! view with its corrections and actions, the dashboard. Every page and action checks the
 //! signed-in account's role and units; every state-changing form carries a CSRF token.
 
+pub mod actions;
 pub mod auth_pages;
 pub mod dashboard;
 pub mod document;
 pub mod layout;
 pub mod queue;
-
-use axum::Router;
-
 pub mod upload;
 /// Checks of a clerk's corrections (shared with the admin API).
 pub mod validate;
+
+use axum::Router;
 
 use crate::web::SharedState;
 
@@ -26,6 +26,7 @@ pub fn router() -> Router<SharedState> {
         .merge(queue::router())
         .merge(document::router())
         .merge(dashboard::router())
+        .merge(actions::router())
         // Last, so that it wraps every desk route: `no-store`, flash messages.
         .layer(axum::middleware::from_fn(layout::frame))
 }

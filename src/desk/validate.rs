@@ -310,7 +310,11 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
         let types = DocTypeTable::builtin();
         // (input, Ok: a field and its stored value | Err: the refused fields)
-        let cases: &[(&[(&str, &str)], Result<(&str, &str), &[&str]>)] = &[
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            Result<(&'a str, &'a str), &'a [&'a str]>,
+        );
+        let cases: &[Case] = &[
             (
                 &[("number_symbol", " 12 /QĐ- UBND ")],
                 Ok(("number_symbol", "12/QĐ-UBND")),

@@ -7,8 +7,7 @@
 use chrono::NaiveDate;
 use vanban::domain::{Action, Hold, HoldCode, HoldState, Refusal};
 use vanban::store::{
-    Actor, Corrections, DocumentFields, NewDocument, NewFile, Resolution, Status, Store,
-    StoreError,
+    Actor, Corrections, DocumentFields, NewDocument, NewFile, Resolution, Status, Store, StoreError,
 };
 
 use crate::public_rule::force;
@@ -180,7 +179,10 @@ async fn every_action_from_every_status(store: &Store) {
                     // Refusals speak Vietnamese.
                     assert!(!err.to_string().is_empty());
                 }
-                assert!(!(after.is_public() && kind != Kind::Ordinary), "{case}");
+                // A classified or internal record is never public, whatever was done.
+                if matches!(kind, Kind::Classified | Kind::Internal) {
+                    assert!(!after.is_public(), "{case}");
+                }
             }
         }
     }
@@ -201,14 +203,28 @@ async fn publication_and_withdrawal_notice(store: &Store) {
     let r = store.get_document(id).await.unwrap();
     assert!(!r.ever_published && !r.shows_withdrawal_notice());
     // Withdrawn without ever being public: no notice (the public sees a 404).
-    store.act(id, Action::Withdraw, admin(), "nhầm tệp").await.unwrap();
-    assert!(!store.get_document(id).await.unwrap().shows_withdrawal_notice());
+    store
+        .act(id, Action::Withdraw, admin(), "nhầm tệp")
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .get_document(id)
+            .await
+            .unwrap()
+            .shows_withdrawal_notice()
+    );
     store.act(id, Action::Publish, admin(), "").await.unwrap();
     let r = store.get_document(id).await.unwrap();
     assert!(r.is_public() && r.ever_published);
     assert_eq!((r.withdrawn_at, r.withdrawal_reason), (None, None));
     store
-        .act(id, Action::Withdraw, admin(), "Bị thay thế bởi Quyết định 20")
+        .act(
+            id,
+            Action::Withdraw,
+            admin(),
+            "Bị thay thế bởi Quyết định 20",
+        )
         .await
         .unwrap();
     let r = store.get_document(id).await.unwrap();
@@ -221,10 +237,19 @@ async fn publication_and_withdrawal_notice(store: &Store) {
     // A classified record that was (wrongly) public once never shows a notice.
     let secret = record(store, 3, Kind::Classified, Status::Withdrawn).await;
     force(store, secret, "ever_published = TRUE").await;
-    assert!(!store.get_document(secret).await.unwrap().shows_withdrawal_notice());
+    assert!(
+        !store
+            .get_document(secret)
+            .await
+            .unwrap()
+            .shows_withdrawal_notice()
+    );
 
     // Two records of one document: the second cannot be published while the first is.
-    let a = store.insert_document(&doc(4, Status::NeedsReview, vec![])).await.unwrap();
+    let a = store
+        .insert_document(&doc(4, Status::NeedsReview, vec![]))
+        .await
+        .unwrap();
     let mut copy = doc(5, Status::NeedsReview, vec![]);
     copy.metadata.number_symbol = Some("4/QĐ-UBND".into());
     let b = store.insert_document(&copy).await.unwrap();
@@ -262,9 +287,15 @@ async fn holds_and_their_decisions(store: &Store) {
         .unwrap();
     let h = store.holds(plain).await.unwrap();
     assert_eq!(h.len(), 1);
-    assert_eq!((h[0].code, h[0].message.as_str()), (HoldCode::Other, "chờ văn thư"));
+    assert_eq!(
+        (h[0].code, h[0].message.as_str()),
+        (HoldCode::Other, "chờ văn thư")
+    );
     // A draft or published record has none.
-    let draft = store.insert_document(&doc(12, Status::Draft, vec![])).await.unwrap();
+    let draft = store
+        .insert_document(&doc(12, Status::Draft, vec![]))
+        .await
+        .unwrap();
     assert!(store.holds(draft).await.unwrap().is_empty());
 
     let (pd, doubt) = (stored[1].id, stored[2].id);
@@ -272,7 +303,9 @@ async fn holds_and_their_decisions(store: &Store) {
     let other_unit = ["000.00.00.X99".to_string()];
     let outsider = Actor::new("desk:b", Some(&other_unit));
     assert!(matches!(
-        store.resolve_hold(pd, Resolution::Dismiss, outsider, "").await,
+        store
+            .resolve_hold(pd, Resolution::Dismiss, outsider, "")
+            .await,
         Err(StoreError::HoldNotFound(_))
     ));
     assert!(matches!(
@@ -288,7 +321,10 @@ async fn holds_and_their_decisions(store: &Store) {
         .unwrap();
     assert!(matches!(
         store.act(id, Action::Publish, clerk, "").await,
-        Err(StoreError::Refused(Refusal::Held { code: HoldCode::MarkingDoubt, .. }))
+        Err(StoreError::Refused(Refusal::Held {
+            code: HoldCode::MarkingDoubt,
+            ..
+        }))
     ));
     // Confirmed, the doubt keeps blocking.
     store
@@ -304,7 +340,9 @@ async fn holds_and_their_decisions(store: &Store) {
     ));
     // A decided hold is not decided again.
     assert!(matches!(
-        store.resolve_hold(doubt, Resolution::Dismiss, clerk, "").await,
+        store
+            .resolve_hold(doubt, Resolution::Dismiss, clerk, "")
+            .await,
         Err(StoreError::Refused(Refusal::HoldResolved(_)))
     ));
     let trail = store.audit_trail(id).await.unwrap();
@@ -320,15 +358,25 @@ async fn holds_and_their_decisions(store: &Store) {
 
     // Publishing closes the remaining open holds as dismissed by the publisher.
     let scan = store
-        .insert_document(&doc(13, Status::NeedsReview, vec![Hold::new(HoldCode::Scan, "Bản quét")]))
+        .insert_document(&doc(
+            13,
+            Status::NeedsReview,
+            vec![Hold::new(HoldCode::Scan, "Bản quét")],
+        ))
         .await
         .unwrap();
-    store.act(scan, Action::Publish, clerk, "đã đối chiếu").await.unwrap();
+    store
+        .act(scan, Action::Publish, clerk, "đã đối chiếu")
+        .await
+        .unwrap();
     let h = store.holds(scan).await.unwrap();
     assert_eq!(h[0].state, HoldState::Dismissed);
     assert_eq!(h[0].resolved_by.as_deref(), Some("desk:an"));
     // Returned to review with nothing open: a hold says why.
-    store.act(scan, Action::Return, clerk, "sai trích yếu").await.unwrap();
+    store
+        .act(scan, Action::Return, clerk, "sai trích yếu")
+        .await
+        .unwrap();
     let h = store.holds(scan).await.unwrap();
     assert_eq!(h.len(), 2);
     assert_eq!(h[1].state, HoldState::Open);
@@ -339,7 +387,14 @@ async fn holds_and_their_decisions(store: &Store) {
 }
 
 async fn corrections(store: &Store) {
-    let mut missing = doc(20, Status::NeedsReview, vec![Hold::new(HoldCode::MissingFields, "Thiếu thông tin bắt buộc: số ký hiệu")]);
+    let mut missing = doc(
+        20,
+        Status::NeedsReview,
+        vec![Hold::new(
+            HoldCode::MissingFields,
+            "Thiếu thông tin bắt buộc: số ký hiệu",
+        )],
+    );
     missing.metadata.number_symbol = None;
     missing.metadata.number = None;
     missing.metadata.symbol = None;
@@ -350,23 +405,41 @@ async fn corrections(store: &Store) {
     c.number_symbol = Some("20/2024/QĐ-UBND".into());
     c.abstract_text = Some("Về việc sửa đổi kế hoạch".into());
     let changed = store.correct(id, &c, admin(), "bổ sung số").await.unwrap();
-    assert_eq!(changed, ["abstract", "number_symbol"]);
+    assert_eq!(changed, ["number_symbol", "abstract"]);
     let after = store.get_document(id).await.unwrap();
     assert_eq!(after.fields.number.as_deref(), Some("20"));
     assert_eq!(after.fields.symbol.as_deref(), Some("2024/QĐ-UBND"));
     assert_eq!(after.version, before.version + 1);
-    assert!(after.registry_key.as_deref().unwrap().ends_with("|2024|20/2024/QD-UBND"));
-    assert_eq!(after.fields.field_evidence["number_symbol"]["corrected"], true);
+    assert!(
+        after
+            .registry_key
+            .as_deref()
+            .unwrap()
+            .ends_with("|2024|20/2024/QD-UBND")
+    );
+    assert_eq!(
+        after.fields.field_evidence["number_symbol"]["corrected"],
+        true
+    );
     let trail = store.audit_trail(id).await.unwrap();
     let last = trail.last().unwrap();
     assert_eq!(last.action, "corrected");
-    assert_eq!(last.detail["changes"]["number_symbol"]["from"], serde_json::Value::Null);
-    assert_eq!(last.detail["changes"]["number_symbol"]["to"], "20/2024/QĐ-UBND");
+    assert_eq!(
+        last.detail["changes"]["number_symbol"]["from"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        last.detail["changes"]["number_symbol"]["to"],
+        "20/2024/QĐ-UBND"
+    );
     assert_eq!(last.detail["reason"], "bổ sung số");
     let versions = store.versions(id).await.unwrap();
     assert_eq!(versions.len(), 1);
     // The required fields are all known now: the missing-fields hold is closed.
-    assert_eq!(store.holds(id).await.unwrap()[0].state, HoldState::Dismissed);
+    assert_eq!(
+        store.holds(id).await.unwrap()[0].state,
+        HoldState::Dismissed
+    );
     // Nothing changed: nothing written.
     assert!(store.correct(id, &c, admin(), "").await.unwrap().is_empty());
     assert_eq!(store.get_document(id).await.unwrap().version, after.version);
@@ -377,7 +450,10 @@ async fn corrections(store: &Store) {
     assert_eq!(r.fields.issued_year, Some(2023));
 
     // A correction that gives the record a published record's key is refused.
-    let public = store.insert_document(&doc(21, Status::Published, vec![])).await.unwrap();
+    let public = store
+        .insert_document(&doc(21, Status::Published, vec![]))
+        .await
+        .unwrap();
     let mut clash = Corrections::of(&r.fields);
     clash.number_symbol = Some("21/QĐ-UBND".into());
     clash.issued_date = NaiveDate::from_ymd_opt(2024, 3, 15);
@@ -388,14 +464,26 @@ async fn corrections(store: &Store) {
     // Another unit's clerk does not find it.
     let other_unit = ["X".to_string()];
     assert!(matches!(
-        store.correct(id, &clash, Actor::new("desk:b", Some(&other_unit)), "").await,
+        store
+            .correct(id, &clash, Actor::new("desk:b", Some(&other_unit)), "")
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }
 
 async fn merge_keep_both_and_bulk(store: &Store) {
-    let kept = store.insert_document(&doc(30, Status::Published, vec![])).await.unwrap();
-    let mut copy = doc(31, Status::NeedsReview, vec![Hold::new(HoldCode::RegistryConflict, "Trùng số ký hiệu với văn bản #30")]);
+    let kept = store
+        .insert_document(&doc(30, Status::Published, vec![]))
+        .await
+        .unwrap();
+    let mut copy = doc(
+        31,
+        Status::NeedsReview,
+        vec![Hold::new(
+            HoldCode::RegistryConflict,
+            "Trùng số ký hiệu với văn bản #30",
+        )],
+    );
     copy.metadata.number_symbol = Some("30/QĐ-UBND".into());
     let dup = store.insert_document(&copy).await.unwrap();
     assert!(matches!(
@@ -406,40 +494,90 @@ async fn merge_keep_both_and_bulk(store: &Store) {
         store.merge(dup, dup, admin(), "").await,
         Err(StoreError::Refused(Refusal::MergeIntoItself(_)))
     ));
-    store.merge(dup, kept, admin(), "cùng một văn bản").await.unwrap();
+    store
+        .merge(dup, kept, admin(), "cùng một văn bản")
+        .await
+        .unwrap();
     let d = store.get_document(dup).await.unwrap();
     assert_eq!((d.status, d.merged_into), (Status::Rejected, Some(kept)));
-    assert!(store.file(&d.file_sha256).await.unwrap().is_some(), "its file is kept");
-    assert!(store.holds(dup).await.unwrap().iter().all(|h| h.state == HoldState::Dismissed));
+    assert!(
+        store.file(&d.file_sha256).await.unwrap().is_some(),
+        "its file is kept"
+    );
+    assert!(
+        store
+            .holds(dup)
+            .await
+            .unwrap()
+            .iter()
+            .all(|h| h.state == HoldState::Dismissed)
+    );
     let k = store.audit_trail(kept).await.unwrap();
     let merged = k.last().unwrap();
     assert_eq!(merged.action, "merged");
     assert_eq!(merged.detail["duplicate"], dup);
     assert_eq!(merged.detail["file_sha256"], d.file_sha256);
     let reason = store.audit_trail(dup).await.unwrap().last().unwrap().detail["reason"].clone();
-    assert!(reason.as_str().unwrap().starts_with(&format!("Trùng với văn bản #{kept}")));
+    assert!(
+        reason
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Trùng với văn bản #{kept}"))
+    );
     // Nothing merges into a rejected record.
-    let third = store.insert_document(&doc(32, Status::NeedsReview, vec![])).await.unwrap();
+    let third = store
+        .insert_document(&doc(32, Status::NeedsReview, vec![]))
+        .await
+        .unwrap();
     assert!(matches!(
         store.merge(third, dup, admin(), "").await,
         Err(StoreError::Refused(Refusal::MergeIntoRejected(_)))
     ));
 
     // Keep both: the conflict hold is dismissed, statuses stay.
-    let mut other = doc(33, Status::NeedsReview, vec![Hold::new(HoldCode::RegistryConflict, "Trùng số ký hiệu với văn bản #30")]);
+    let mut other = doc(
+        33,
+        Status::NeedsReview,
+        vec![Hold::new(
+            HoldCode::RegistryConflict,
+            "Trùng số ký hiệu với văn bản #30",
+        )],
+    );
     other.metadata.number_symbol = Some("30/QĐ-UBND".into());
     let other = store.insert_document(&other).await.unwrap();
-    assert_eq!(store.keep_both(other, kept, admin(), "khác nội dung").await.unwrap(), 1);
+    assert_eq!(
+        store
+            .keep_both(other, kept, admin(), "khác nội dung")
+            .await
+            .unwrap(),
+        1
+    );
     let h = store.holds(other).await.unwrap();
     assert_eq!(h[0].state, HoldState::Dismissed);
-    assert!(h[0].resolution_note.as_deref().unwrap().contains(&format!("#{kept}")));
-    assert_eq!(store.get_document(other).await.unwrap().status, Status::NeedsReview);
+    assert!(
+        h[0].resolution_note
+            .as_deref()
+            .unwrap()
+            .contains(&format!("#{kept}"))
+    );
+    assert_eq!(
+        store.get_document(other).await.unwrap().status,
+        Status::NeedsReview
+    );
 
     // Bulk: each item on its own.
     let secret = record(store, 34, Kind::Classified, Status::NeedsReview).await;
-    let fine = store.insert_document(&doc(35, Status::NeedsReview, vec![])).await.unwrap();
+    let fine = store
+        .insert_document(&doc(35, Status::NeedsReview, vec![]))
+        .await
+        .unwrap();
     let items = store
-        .bulk(&[fine, secret, 999_999, fine, third], Action::Publish, admin(), "")
+        .bulk(
+            &[fine, secret, 999_999, fine, third],
+            Action::Publish,
+            admin(),
+            "",
+        )
         .await;
     let summary: Vec<(i64, bool, Option<Status>)> =
         items.iter().map(|i| (i.id, i.ok, i.status)).collect();
@@ -487,7 +625,9 @@ async fn migrate_with_data(backend: &str, url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("migrations");
     std::fs::create_dir(&old).unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
     for entry in std::fs::read_dir(source).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -498,7 +638,11 @@ async fn migrate_with_data(backend: &str, url: &str) {
     let migrator = sqlx::migrate::Migrator::new(old.as_path()).await.unwrap();
     // (status, last audit reason, was published earlier)
     let rows = [
-        ("needs_review", "Bản quét chưa có văn bản: cần OCR và văn thư kiểm tra; Thiếu thông tin", false),
+        (
+            "needs_review",
+            "Bản quét chưa có văn bản: cần OCR và văn thư kiểm tra; Thiếu thông tin",
+            false,
+        ),
         ("needs_review", "Lý do lạ", false),
         ("published", "Đủ điều kiện", true),
         ("withdrawn", "thu hồi", true),
@@ -552,16 +696,40 @@ async fn migrate_with_data(backend: &str, url: &str) {
     }))
     .await;
     assert_eq!(ever, [false, false, true, true, false]);
-    assert!(store.get_document(4).await.unwrap().shows_withdrawal_notice());
-    assert!(!store.get_document(5).await.unwrap().shows_withdrawal_notice());
+    assert!(
+        store
+            .get_document(4)
+            .await
+            .unwrap()
+            .shows_withdrawal_notice()
+    );
+    assert!(
+        !store
+            .get_document(5)
+            .await
+            .unwrap()
+            .shows_withdrawal_notice()
+    );
     // The new statuses are accepted; nothing referring to documents was lost.
-    store.act(1, Action::Withhold, admin(), "bản quét mờ").await.unwrap();
-    store.act(2, Action::Reject, admin(), "sai tệp").await.unwrap();
-    assert_eq!(store.get_document(1).await.unwrap().status, Status::Withheld);
+    store
+        .act(1, Action::Withhold, admin(), "bản quét mờ")
+        .await
+        .unwrap();
+    store
+        .act(2, Action::Reject, admin(), "sai tệp")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_document(1).await.unwrap().status,
+        Status::Withheld
+    );
     assert_eq!(store.document_text(1).await.unwrap(), "Văn bản");
     assert_eq!(store.audit_trail(1).await.unwrap().len(), 3);
     // A new record still gets a fresh id and its file is still unique.
-    let id = store.insert_document(&doc(100, Status::NeedsReview, vec![])).await.unwrap();
+    let id = store
+        .insert_document(&doc(100, Status::NeedsReview, vec![]))
+        .await
+        .unwrap();
     assert_eq!(id, 6);
     store.close().await;
 }
@@ -575,4 +743,110 @@ async fn migration_0010_keeps_the_data_of_an_older_database() {
         migrate_with_data("postgres", &db.url).await;
         db.drop().await;
     }
+}
+
+/// The desk's forms end to end through the router: roles, units and CSRF first, then the
+/// registry's rules (a personal-data hold blocks publishing until dismissed), the flash
+/// redirect, the reason a withdrawal needs, the public notice, and the correction form.
+#[tokio::test]
+async fn the_desk_forms_act_within_the_rules() {
+    use crate::desk_support::desk_account;
+    use axum::http::StatusCode;
+    use vanban::auth::Role;
+    let app = crate::web::app().await;
+    let store = &app.state.store;
+    let held = vec![
+        Hold::new(HoldCode::PersonalData, "Có thông tin cá nhân (nơi cư trú)")
+            .with_evidence("thường trú tại thôn 3", Some(1)),
+    ];
+    let id = store
+        .insert_document(&doc(500, Status::NeedsReview, held))
+        .await
+        .unwrap();
+    let hold = store.holds(id).await.unwrap()[0].id;
+    let clerk = desk_account(&app, "vanthu", Role::Clerk, &[UNIT]).await;
+    let viewer = desk_account(&app, "xem", Role::Viewer, &[UNIT]).await;
+    let stranger = desk_account(&app, "khac", Role::Clerk, &["000.00.00.X99"]).await;
+    let publish = format!("/desk/documents/{id}/publish");
+    assert_eq!(
+        viewer.post(&app, &publish, &[]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        stranger.post(&app, &publish, &[]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        clerk.post_with_csrf(&app, &publish, &[], None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _, body) = clerk.post(&app, &publish, &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body.contains("Thông tin cá nhân"), "{body}");
+    let (status, headers, _) = clerk
+        .post(
+            &app,
+            &format!("/desk/documents/{id}/holds/{hold}/dismiss"),
+            &[("note", "mẫu trống")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], format!("/desk/documents/{id}"));
+    let (status, headers, _) = clerk.post(&app, &publish, &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("vb_flash=")
+    );
+    assert_eq!(
+        store.get_document(id).await.unwrap().status,
+        Status::Published
+    );
+    let withdraw = format!("/desk/documents/{id}/withdraw");
+    assert_eq!(
+        clerk.post(&app, &withdraw, &[("reason", " ")]).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        clerk
+            .post(&app, &withdraw, &[("reason", "Ban hành nhầm")])
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let (status, _, body) = app.get(&format!("/van-ban/{id}")).await;
+    assert_eq!(status, StatusCode::GONE);
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("Đã thu hồi ngày") && body.contains("Ban hành nhầm"));
+    assert!(!body.contains("QUYẾT ĐỊNH số 500"), "no text on the notice");
+    // The correction form: prefilled, the type a select; a bad date refused beside it.
+    let correct = format!("/desk/documents/{id}/correct");
+    let (status, headers, body) = clerk.get(&app, &correct).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(body.contains("<select") && body.contains("500/QĐ-UBND"));
+    let (status, _, body) = clerk
+        .post(
+            &app,
+            &correct,
+            &[("issued_date", "2024-02-30"), ("abstract", "Về việc khác")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("issued_date-error"), "{body}");
+    let (status, _, _) = clerk
+        .post(
+            &app,
+            &correct,
+            &[("abstract", "Về việc phê duyệt kế hoạch năm 2025")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let r = store.get_document(id).await.unwrap();
+    assert_eq!(
+        r.fields.abstract_text.as_deref(),
+        Some("Về việc phê duyệt kế hoạch năm 2025")
+    );
 }

@@ -2,6 +2,7 @@
 //! PostgreSQL, and the CLI end to end.
 
 mod accounts;
+mod actions;
 mod bad_input;
 mod browser;
 mod cli;

@@ -183,8 +183,15 @@ async fn assert_synced(node: &Node, hub: &FakeHub, scenario: &Scenario) {
                 !vanban::search::is_public(&record),
                 "{external} ({why}) is public"
             );
+            // A record once public and now withdrawn (revoked, replaced) shows its
+            // withdrawal notice (410: identity, no file, no text); anything else is 404.
             let (status, _) = get(&router, &format!("/api/v1/documents/{}", record.id)).await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{external} ({why})");
+            let want = if record.shows_withdrawal_notice() {
+                StatusCode::GONE
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(status, want, "{external} ({why})");
             let (status, _) = get(&router, &format!("/api/v1/documents/{}/file", record.id)).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{external} ({why}) file");
             if *why == "classified" {

@@ -461,11 +461,21 @@ async fn withdrawing_removes_from_every_public_view() {
         .unwrap();
     r.app.sync_index().await;
     assert!(!r.app.search("116/QĐ-UBND").await.contains(&r.decision));
-    let (status, _, _) = r
+    // Once public, it answers 410 with the withdrawal notice: its identity, no text.
+    let (status, _, body) = r
         .app
         .get(&format!("/api/v1/documents/{}", r.decision))
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::GONE);
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains("Đã thu hồi ngày") && body.contains("thu hồi"),
+        "{body}"
+    );
+    assert!(
+        body.contains("116/QĐ-UBND") && !body.contains("\"text\""),
+        "{body}"
+    );
     // Publishing again brings it back.
     r.app
         .state
