@@ -71,6 +71,8 @@ impl Application {
         })?;
         let store =
             Store::connect(&settings.database_url(), settings.storage.max_connections).await?;
+        // Every record's unit is in the units table (configured, default, sync sources).
+        crate::auth::seed_units(&store, &settings).await?;
         let blobs = BlobStore::open(settings.blob_dir())?;
         // Blobs a killed writer announced and never committed, and its `.part` files.
         blob::sweep(&store, &blobs).await?;

@@ -55,6 +55,9 @@ pub struct ServerSettings {
     pub header_timeout_seconds: u64,
     /// A request must be answered within this many seconds (503 otherwise).
     pub request_timeout_seconds: u64,
+    /// The same for desk uploads (`POST /desk/upload`), which may carry many files over a
+    /// slow office link.
+    pub upload_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

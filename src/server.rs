@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
+use axum::response::{IntoResponse, Json, Response};
 use axum::{Router, routing::get};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -22,7 +22,6 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::ServerSettings;
@@ -33,16 +32,42 @@ use crate::web::{self, AppState};
 const RESERVED_FDS: u64 = 256;
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let request_timeout = Duration::from_secs(state.settings.server.request_timeout_seconds.max(1));
+    let deadlines = Deadlines {
+        request: Duration::from_secs(state.settings.server.request_timeout_seconds.max(1)),
+        upload: Duration::from_secs(state.settings.server.upload_timeout_seconds.max(1)),
+    };
     Router::new()
         .route("/healthz", get(health))
         .with_state(state.clone())
         .merge(web::router(state))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            request_timeout,
-        ))
+        .layer(axum::middleware::from_fn_with_state(deadlines, deadline))
         .layer(TraceLayer::new_for_http())
+}
+
+/// How long a request may take before it is answered 503: one limit for every request,
+/// a longer one for desk uploads.
+#[derive(Debug, Clone, Copy)]
+struct Deadlines {
+    request: Duration,
+    upload: Duration,
+}
+
+async fn deadline(
+    State(deadlines): State<Deadlines>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = if request.method() == axum::http::Method::POST
+        && request.uri().path() == crate::desk::upload::UPLOAD_PATH
+    {
+        deadlines.upload
+    } else {
+        deadlines.request
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// What bounds the server's connections.

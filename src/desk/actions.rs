@@ -18,6 +18,7 @@ use crate::auth::{DeskError, DeskUser};
 use crate::desk::validate::{self, FieldError, Input};
 use crate::domain::Action;
 use crate::store::{Actor, Corrections, DocumentRecord, Resolution, StoreError};
+use crate::desk::layout::{FlashKind, redirect_with_flash};
 use crate::web::SharedState;
 use crate::web::html::escape;
 
@@ -41,45 +42,6 @@ pub fn router() -> Router<SharedState> {
         .route("/desk/queue/bulk", post(bulk))
 }
 
-/// The cookie carrying the message shown once on the page a form redirects to.
-pub const FLASH_COOKIE: &str = "vb_flash";
-
-/// The flash message a request carries, if any (for the page that shows it; that page
-/// should clear it with [`clear_flash`]).
-pub fn flash_from(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == FLASH_COOKIE)
-        .and_then(|(_, value)| percent_decode(value))
-        .filter(|m| !m.is_empty())
-}
-
-/// The `Set-Cookie` value that removes the flash message once shown.
-pub fn clear_flash() -> HeaderValue {
-    HeaderValue::from_static("vb_flash=; Path=/desk; Max-Age=0; HttpOnly; Secure; SameSite=Strict")
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut k = 0;
-    while k < bytes.len() {
-        if bytes[k] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(k + 1..k + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            k += 3;
-        } else {
-            out.push(bytes[k]);
-            k += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
@@ -89,28 +51,16 @@ fn no_store(mut response: Response) -> Response {
 
 /// 303 to `location`, with `message` as the flash shown there.
 fn done(location: &str, message: &str) -> Response {
-    let cookie = format!(
-        "{FLASH_COOKIE}={}; Path=/desk; Max-Age=120; HttpOnly; Secure; SameSite=Strict",
-        crate::web::html::url_encode(message)
-    );
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        headers.insert(header::LOCATION, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        headers.insert(header::SET_COOKIE, v);
-    }
-    no_store(response)
+    no_store(redirect_with_flash(location, FlashKind::Ok, message))
 }
 
-/// A page of the desk (the desk's own frame once it exists).
-fn desk_page(state: &SharedState, title: &str, body: &str) -> String {
-    crate::web::html::page(title, &state.settings.web.site_name, "", body)
+/// A page of the desk, in the desk's frame.
+fn desk_page(user: &DeskUser, title: &str, body: &str) -> String {
+    crate::desk::layout::desk_page(user, title, body).0
 }
 
 /// A refusal page: what was refused and why, with the way back.
-fn refused(state: &SharedState, status: StatusCode, id: Option<i64>, message: &str) -> Response {
+fn refused(user: &DeskUser, status: StatusCode, id: Option<i64>, message: &str) -> Response {
     let back = match id {
         Some(id) => format!("<p><a href=\"/desk/documents/{id}\">Về văn bản #{id}</a></p>"),
         None => "<p><a href=\"/desk/queue\">Về hàng chờ xem xét</a></p>".into(),
@@ -122,7 +72,7 @@ fn refused(state: &SharedState, status: StatusCode, id: Option<i64>, message: &s
     no_store(
         (
             status,
-            Html(desk_page(state, "Không thực hiện được", &body)),
+            Html(desk_page(user, "Không thực hiện được", &body)),
         )
             .into_response(),
     )
@@ -130,13 +80,13 @@ fn refused(state: &SharedState, status: StatusCode, id: Option<i64>, message: &s
 
 /// A store error of an action as the desk answers it: a registry rule's refusal is a 409
 /// page (422 for a missing reason), a record outside the account's units is not found.
-fn store_error(state: &SharedState, id: Option<i64>, e: StoreError) -> Response {
+fn store_error(user: &DeskUser, id: Option<i64>, e: StoreError) -> Response {
     match e {
         StoreError::Refused(crate::domain::Refusal::ReasonRequired(_)) => {
-            refused(state, StatusCode::UNPROCESSABLE_ENTITY, id, &e.to_string())
+            refused(user, StatusCode::UNPROCESSABLE_ENTITY, id, &e.to_string())
         }
         StoreError::Refused(_) | StoreError::Conflict { .. } => {
-            refused(state, StatusCode::CONFLICT, id, &e.to_string())
+            refused(user, StatusCode::CONFLICT, id, &e.to_string())
         }
         StoreError::HoldNotFound(_) => {
             DeskError::NotFound("Không tìm thấy lý do giữ lại này.".into()).into_response()
@@ -209,7 +159,7 @@ async fn action(
                 &format!("{}: văn bản #{id} nay {}", action.label(), status.label()),
             )
         }
-        Err(e) => store_error(&state, Some(id), e),
+        Err(e) => store_error(&user, Some(id), e),
     }
 }
 
@@ -385,7 +335,7 @@ async fn correct_form(
     match record {
         Ok(record) => {
             let body = correction_page(&state, &user, &record, &input_of(&record), &[], None);
-            no_store(Html(desk_page(&state, "Sửa thông tin văn bản", &body)).into_response())
+            no_store(Html(desk_page(&user, "Sửa thông tin văn bản", &body)).into_response())
         }
         Err(e) => e.into_response(),
     }
@@ -426,7 +376,7 @@ async fn correct(
         no_store(
             (
                 status,
-                Html(desk_page(&state, "Sửa thông tin văn bản", &body)),
+                Html(desk_page(&user, "Sửa thông tin văn bản", &body)),
             )
                 .into_response(),
         )
@@ -459,7 +409,7 @@ async fn correct(
         Err(e @ (StoreError::Refused(_) | StoreError::Conflict { .. })) => {
             page(StatusCode::CONFLICT, &[], Some(&e.to_string()))
         }
-        Err(e) => store_error(&state, Some(id), e),
+        Err(e) => store_error(&user, Some(id), e),
     }
 }
 
@@ -512,7 +462,7 @@ async fn resolve_hold(
             };
             done(&format!("/desk/documents/{id}"), what)
         }
-        Err(e) => store_error(&state, Some(id), e),
+        Err(e) => store_error(&user, Some(id), e),
     }
 }
 
@@ -540,7 +490,7 @@ async fn merge(
     };
     let Some(into) = other_id(&form, "into") else {
         return refused(
-            &state,
+            &user,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(id),
             "Cần chọn văn bản để gộp vào (into)",
@@ -565,7 +515,7 @@ async fn merge(
                 &format!("Đã gộp văn bản #{id} (bản trùng) vào văn bản này"),
             )
         }
-        Err(e) => store_error(&state, Some(id), e),
+        Err(e) => store_error(&user, Some(id), e),
     }
 }
 
@@ -585,7 +535,7 @@ async fn keep_both(
     };
     let Some(other) = other_id(&form, "other") else {
         return refused(
-            &state,
+            &user,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(id),
             "Cần chọn văn bản trùng số ký hiệu (other)",
@@ -607,7 +557,7 @@ async fn keep_both(
             &format!("/desk/documents/{id}"),
             &format!("Giữ cả hai văn bản #{id} và #{other}"),
         ),
-        Err(e) => store_error(&state, Some(id), e),
+        Err(e) => store_error(&user, Some(id), e),
     }
 }
 
@@ -631,7 +581,7 @@ async fn bulk(
     }
     let Some(action) = form.text("action").and_then(Action::parse) else {
         return refused(
-            &state,
+            &user,
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
             "Chọn một thao tác cho các văn bản đã chọn",
@@ -644,7 +594,7 @@ async fn bulk(
         .collect();
     if ids.is_empty() || ids.len() > MAX_BULK {
         return refused(
-            &state,
+            &user,
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
             &format!("Chọn từ 1 đến {MAX_BULK} văn bản"),
@@ -688,34 +638,5 @@ async fn bulk(
             items.len() - done_count
         )),
     );
-    no_store(Html(desk_page(&state, "Kết quả thao tác hàng loạt", &body)).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flash_messages_round_trip_through_the_cookie() {
-        let response = done(
-            "/desk/documents/7",
-            "Công khai: văn bản #7 nay đã công khai; 100%",
-        );
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        assert_eq!(response.headers()[header::LOCATION], "/desk/documents/7");
-        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
-        let set = response.headers()[header::SET_COOKIE].to_str().unwrap();
-        assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
-        let pair = set.split(';').next().unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&format!("other=1; {pair}")).unwrap(),
-        );
-        assert_eq!(
-            flash_from(&headers).as_deref(),
-            Some("Công khai: văn bản #7 nay đã công khai; 100%")
-        );
-        assert_eq!(flash_from(&HeaderMap::new()), None);
-    }
+    no_store(Html(desk_page(&user, "Kết quả thao tác hàng loạt", &body)).into_response())
 }

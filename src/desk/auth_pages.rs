@@ -41,32 +41,12 @@ async fn no_store(mut response: Response) -> Response {
     response
 }
 
-/// The page frame. When the desk's own layout exists (`desk::layout::desk_page`), this is
-/// the one place to switch to it.
+/// The page frame: the desk's own for a signed-in account, a bare page for sign-in.
 fn frame(user: Option<&DeskUser>, title: &str, body: &str) -> Html<String> {
-    let nav = match user {
-        Some(u) => {
-            let admin = if u.is_admin() {
-                r#" · <a href="/desk/accounts">Tài khoản</a> · <a href="/desk/units">Đơn vị</a>"#
-            } else {
-                ""
-            };
-            format!(
-                r#"<nav class="desk" aria-label="Bàn làm việc"><a href="/desk/">Trang làm việc</a>{admin} · <a href="/desk/password">Đổi mật khẩu</a> · {name} ({role})
-<form method="post" action="/desk/logout" style="display:inline"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Đăng xuất</button></form></nav>"#,
-                name = escape(&u.display_name),
-                role = escape(u.role.label()),
-                csrf = escape(&u.csrf_token),
-            )
-        }
-        None => String::new(),
-    };
-    Html(crate::web::html::page(
-        title,
-        DESK_NAME,
-        "",
-        &format!("{nav}\n{body}"),
-    ))
+    match user {
+        Some(u) => crate::desk::layout::desk_page(u, title, body),
+        None => Html(crate::web::html::page(title, DESK_NAME, "", body)),
+    }
 }
 
 fn csrf_field(user: &DeskUser) -> String {

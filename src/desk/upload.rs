@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -45,7 +45,7 @@ const STALE_SPOOL_SECONDS: u64 = 3600;
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route(
-            "/desk/upload",
+            UPLOAD_PATH,
             // The upload counts its own bytes against `[extraction]` limits (per file and
             // per request) while streaming, so axum's 2 MB default is lifted here only.
             get(upload_page)
@@ -57,6 +57,9 @@ pub fn router() -> Router<SharedState> {
         .route("/desk/upload.js", get(script))
 }
 
+/// The upload endpoint (the server gives it a longer deadline than other requests).
+pub const UPLOAD_PATH: &str = "/desk/upload";
+
 /// `Cache-Control: no-store` on every desk answer.
 fn no_store(mut response: Response) -> Response {
     response
@@ -65,14 +68,10 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-fn page(state: &SharedState, user: &DeskUser, title: &str, head: &str, body: &str) -> Response {
-    let signed_in = format!(
-        "<p class=\"desk-user\">{} · <a href=\"/desk/\">Bàn làm việc</a></p>",
-        escape(&user.display_name)
-    );
-    let body = format!("{signed_in}{body}");
-    let html = crate::web::html::page(title, &state.settings.web.site_name, head, &body);
-    no_store(Html(html).into_response())
+fn page(_state: &SharedState, user: &DeskUser, title: &str, head: &str, body: &str) -> Response {
+    // The upload script (in `head`) is deferred: placed before the body, it runs after it.
+    let html = crate::desk::layout::desk_page_at(user, title, "/desk/upload", &format!("{head}{body}"));
+    no_store(html.into_response())
 }
 
 /// The units this account may upload into, in a stable order.
