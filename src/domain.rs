@@ -154,6 +154,9 @@ pub enum Refusal {
 }
 
 fn held_message(code: HoldCode, state: HoldState) -> String {
+    if matches!(code, HoldCode::MissingFields | HoldCode::Scan) {
+        return "Chưa đủ thông tin bắt buộc (hình thức, số ký hiệu, cơ quan ban hành, ngày ban hành, trích yếu): sửa thông tin văn bản trước khi công khai".into();
+    }
     match state {
         HoldState::Confirmed => format!(
             "Văn thư đã xác nhận lý do giữ lại \"{}\": không công khai được (có thể chọn không công khai, kèm lý do)",
@@ -265,10 +268,23 @@ impl HoldCode {
     /// Whether a hold of this code in this state keeps the record from being published: a
     /// personal-data or marking-doubt hold until a clerk dismisses it (confirmed, it
     /// stays). Every other reason is the clerk's to weigh when publishing.
+    /// A scan's or an unread document's missing fields block it while open: a record
+    /// goes public with its type, number, issuer, date and abstract, which a clerk's
+    /// correction fills (and so closes these holds).
     pub fn blocks_publishing(self, state: HoldState) -> bool {
-        matches!(self, HoldCode::PersonalData | HoldCode::MarkingDoubt)
-            && matches!(state, HoldState::Open | HoldState::Confirmed)
+        match self {
+            HoldCode::PersonalData | HoldCode::MarkingDoubt => {
+                matches!(state, HoldState::Open | HoldState::Confirmed)
+            }
+            HoldCode::MissingFields | HoldCode::Scan => state == HoldState::Open,
+            _ => false,
+        }
     }
+}
+
+/// Whether a document of this type carries a number-symbol (a constitution does not).
+pub fn type_carries_number(doc_type: Option<&str>) -> bool {
+    doc_type.is_none_or(|t| crate::text::fold(t).trim() != "hien phap")
 }
 
 /// Where a hold stands.
@@ -427,9 +443,14 @@ pub fn check_publishable(facts: &RecordFacts) -> Result<(), Refusal> {
     if let Some(by) = facts.replaced_by {
         return Err(Refusal::Replaced(by));
     }
+    // What a clerk must settle about the content (personal data, a marking doubt) is
+    // named before missing fields.
+    let content_first = |code: &HoldCode| !matches!(code, HoldCode::MissingFields | HoldCode::Scan);
     if let Some((code, state)) = facts
         .holds
         .iter()
+        .filter(|(code, _)| content_first(code))
+        .chain(facts.holds.iter().filter(|(code, _)| !content_first(code)))
         .find(|(code, state)| code.blocks_publishing(*state))
     {
         return Err(Refusal::Held {
@@ -881,18 +902,19 @@ mod tests {
     }
 
     #[test]
-    fn open_or_confirmed_personal_data_and_marking_doubts_block_publishing() {
+    fn personal_data_marking_doubts_and_missing_fields_block_publishing() {
         use HoldCode::*;
         use HoldState::*;
         for code in HoldCode::ALL {
             for state in [Open, Confirmed, Dismissed, Superseded] {
-                let holds = [(code, state), (Scan, Open)];
+                let holds = [(code, state), (TypeNotPublic, Open)];
                 let f = RecordFacts {
                     holds: &holds,
                     ..facts(Status::NeedsReview, None, false)
                 };
-                let blocked = matches!(code, PersonalData | MarkingDoubt)
-                    && matches!(state, Open | Confirmed);
+                let blocked = (matches!(code, PersonalData | MarkingDoubt)
+                    && matches!(state, Open | Confirmed))
+                    || (matches!(code, MissingFields | Scan) && state == Open);
                 let got = check_transition(&f, Status::Published);
                 assert_eq!(got.is_err(), blocked, "{code:?} {state:?}");
                 if blocked {

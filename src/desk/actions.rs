@@ -443,7 +443,13 @@ async fn resolve_hold(
         }
         Err(e) => return DeskError::from(e).into_response(),
     }
-    let note = form.get("note").unwrap_or("").trim().to_string();
+    // The desk's forms name it `reason`, like every other action's.
+    let note = form
+        .get("reason")
+        .or_else(|| form.get("note"))
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let name = actor_name(&user);
     match state
         .store

@@ -593,16 +593,17 @@ fn detail_html(detail: &Value) -> String {
     } else if let Some(status) = status_name(detail.get("status")) {
         parts.push(format!("trạng thái {}", escape(&status)));
     }
-    // Field corrections: {"changes": {"field": {"old": …, "new": …}}} or a list of
-    // {"field", "old", "new"}.
+    // Field corrections, as the store writes them: {"changes": {"field": {"from": …,
+    // "to": …}}} (or a list of {"field", "from", "to"}).
+    let side = |change: &Value, key: &str| scalar(change.get(key).unwrap_or(&Value::Null));
     match detail.get("changes") {
         Some(Value::Object(map)) => {
             for (field, change) in map {
                 parts.push(format!(
                     "{}: {} → {}",
                     escape(field),
-                    escape(&scalar(change.get("old").unwrap_or(&Value::Null))),
-                    escape(&scalar(change.get("new").unwrap_or(&Value::Null)))
+                    escape(&side(change, "from")),
+                    escape(&side(change, "to"))
                 ));
             }
         }
@@ -610,9 +611,9 @@ fn detail_html(detail: &Value) -> String {
             for change in list {
                 parts.push(format!(
                     "{}: {} → {}",
-                    escape(&scalar(change.get("field").unwrap_or(&Value::Null))),
-                    escape(&scalar(change.get("old").unwrap_or(&Value::Null))),
-                    escape(&scalar(change.get("new").unwrap_or(&Value::Null)))
+                    escape(&side(change, "field")),
+                    escape(&side(change, "from")),
+                    escape(&side(change, "to"))
                 ));
             }
         }
@@ -785,7 +786,7 @@ mod tests {
     fn history_names_old_and_new() {
         let detail = serde_json::json!({
             "from": "needs_review", "to": "published", "reason": "Đã kiểm tra <ok>",
-            "changes": {"number_symbol": {"old": "16/QĐ-UBND", "new": "116/QĐ-UBND"}},
+            "changes": {"number_symbol": {"from": "16/QĐ-UBND", "to": "116/QĐ-UBND"}},
         });
         assert_eq!(
             detail_html(&detail),

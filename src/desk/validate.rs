@@ -121,7 +121,12 @@ fn validate_on(
     }
     if let Some(ns) = &input.number_symbol {
         if ns.trim().is_empty() {
-            err("number_symbol", required.into());
+            // A constitution carries no number-symbol; every other type does.
+            if crate::domain::type_carries_number(out.doc_type.as_deref()) {
+                err("number_symbol", required.into());
+            } else {
+                out.number_symbol = None;
+            }
         } else {
             match number_symbol(ns) {
                 Ok(ns) => out.number_symbol = Some(ns),

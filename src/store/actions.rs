@@ -188,7 +188,8 @@ impl Corrections {
     /// Whether every field the policy requires is known.
     pub fn complete(fields: &DocumentFields) -> bool {
         fields.doc_type.is_some()
-            && fields.number_symbol.is_some()
+            && (fields.number_symbol.is_some()
+                || !crate::domain::type_carries_number(fields.doc_type.as_deref()))
             && fields.issuer.is_some()
             && fields.issued_date.is_some()
             && fields.abstract_text.is_some()
@@ -467,8 +468,11 @@ impl Store {
             .await
             .map_err(classify)?;
             if Corrections::complete(&fields) {
-                close_holds_tx!(tx, id, Some(HoldCode::MissingFields), HoldState::Dismissed, actor.name,
-                    "Văn thư đã bổ sung thông tin bắt buộc", now);
+                // A scan's fields typed in by the clerk settle its scan hold too.
+                for code in [HoldCode::MissingFields, HoldCode::Scan] {
+                    close_holds_tx!(tx, id, Some(code), HoldState::Dismissed, actor.name,
+                        "Văn thư đã bổ sung thông tin bắt buộc", now);
+                }
             }
             let names: Vec<String> = changes.keys().cloned().collect();
             let detail = json!({"changes": Value::Object(changes), "reason": reason, "version": old.version + 1});

@@ -356,12 +356,28 @@ async fn holds_and_their_decisions(store: &Store) {
         .await
         .unwrap();
 
+    // A scan without its fields is not published: the clerk types them in first.
+    let unread = store
+        .insert_document(&doc(
+            14,
+            Status::NeedsReview,
+            vec![Hold::new(HoldCode::Scan, "Bản quét")],
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.act(unread, Action::Publish, clerk, "").await,
+        Err(StoreError::Refused(Refusal::Held {
+            code: HoldCode::Scan,
+            state: HoldState::Open,
+        }))
+    ));
     // Publishing closes the remaining open holds as dismissed by the publisher.
     let scan = store
         .insert_document(&doc(
             13,
             Status::NeedsReview,
-            vec![Hold::new(HoldCode::Scan, "Bản quét")],
+            vec![Hold::new(HoldCode::TypeNotPublic, "Loại văn bản ngoài danh sách")],
         ))
         .await
         .unwrap();
