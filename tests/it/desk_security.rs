@@ -30,7 +30,6 @@ enum Need {
     SignedIn,
     /// An account that may write unit A (a clerk of A; administrators too): the rows of
     /// the document actions, uploads and bulk actions.
-    #[allow(dead_code)]
     WriteUnitA,
     /// An administrator.
     Admin,
@@ -121,6 +120,30 @@ const ENDPOINTS: &[Endpoint] = &[
         path: "/desk/units/{unit_a}",
         body: &[("name", "UBND xã Quốc Tuấn (mới)"), ("parent", "")],
         need: Need::Admin,
+        ok: SEE_OTHER,
+    },
+    Endpoint {
+        path: "/desk/documents/{doc_a}/publish",
+        body: &[],
+        need: Need::WriteUnitA,
+        ok: SEE_OTHER,
+    },
+    Endpoint {
+        path: "/desk/documents/{doc_a}/withhold",
+        body: &[("reason", "Chưa đến thời điểm công bố")],
+        need: Need::WriteUnitA,
+        ok: SEE_OTHER,
+    },
+    Endpoint {
+        path: "/desk/documents/{doc_a}/reject",
+        body: &[("reason", "Tải nhầm tệp")],
+        need: Need::WriteUnitA,
+        ok: SEE_OTHER,
+    },
+    Endpoint {
+        path: "/desk/documents/{doc_a}/correct",
+        body: &[("abstract", "Về việc kiểm tra quyền (đã sửa)")],
+        need: Need::WriteUnitA,
         ok: SEE_OTHER,
     },
 ];
