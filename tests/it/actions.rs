@@ -377,7 +377,10 @@ async fn holds_and_their_decisions(store: &Store) {
         .insert_document(&doc(
             13,
             Status::NeedsReview,
-            vec![Hold::new(HoldCode::TypeNotPublic, "Loại văn bản ngoài danh sách")],
+            vec![Hold::new(
+                HoldCode::TypeNotPublic,
+                "Loại văn bản ngoài danh sách",
+            )],
         ))
         .await
         .unwrap();

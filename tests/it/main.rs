@@ -3,6 +3,7 @@
 
 mod accounts;
 mod actions;
+mod admin_writes;
 mod bad_input;
 mod browser;
 mod cli;
