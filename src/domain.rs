@@ -468,7 +468,9 @@ pub fn check_transition(current: &RecordFacts, to: Status) -> Result<(), Refusal
     use Status::*;
     let allowed = match (current.status, to) {
         (from, to) if from == to => false,
-        (Draft | NeedsReview, _) => true,
+        // Withdrawal is for what was public (its notice is shown publicly); a record never
+        // published is withheld or rejected instead.
+        (Draft | NeedsReview, to) => to != Withdrawn,
         // Once public, a record leaves by withdrawal (with a public notice) or goes back
         // to a clerk; it does not silently become a draft, withheld or rejected.
         (Published, Withdrawn | NeedsReview) => true,
@@ -864,12 +866,10 @@ mod tests {
             (Draft, Published),
             (Draft, Withheld),
             (Draft, Rejected),
-            (Draft, Withdrawn),
             (NeedsReview, Draft),
             (NeedsReview, Published),
             (NeedsReview, Withheld),
             (NeedsReview, Rejected),
-            (NeedsReview, Withdrawn),
             (Published, Withdrawn),
             (Published, NeedsReview),
             (Withheld, Published),

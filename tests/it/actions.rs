@@ -79,12 +79,10 @@ const ALLOWED: &[(Status, Action)] = &[
     (Status::Draft, Action::Publish),
     (Status::Draft, Action::Withhold),
     (Status::Draft, Action::Reject),
-    (Status::Draft, Action::Withdraw),
     (Status::Draft, Action::Return),
     (Status::NeedsReview, Action::Publish),
     (Status::NeedsReview, Action::Withhold),
     (Status::NeedsReview, Action::Reject),
-    (Status::NeedsReview, Action::Withdraw),
     (Status::Published, Action::Withdraw),
     (Status::Published, Action::Return),
     (Status::Withheld, Action::Publish),
@@ -202,18 +200,11 @@ async fn publication_and_withdrawal_notice(store: &Store) {
     let id = record(store, 2, Kind::Ordinary, Status::NeedsReview).await;
     let r = store.get_document(id).await.unwrap();
     assert!(!r.ever_published && !r.shows_withdrawal_notice());
-    // Withdrawn without ever being public: no notice (the public sees a 404).
-    store
-        .act(id, Action::Withdraw, admin(), "nhầm tệp")
-        .await
-        .unwrap();
-    assert!(
-        !store
-            .get_document(id)
-            .await
-            .unwrap()
-            .shows_withdrawal_notice()
-    );
+    // Never public, it cannot be withdrawn (it is withheld or rejected instead).
+    assert!(matches!(
+        store.act(id, Action::Withdraw, admin(), "nhầm tệp").await,
+        Err(StoreError::Refused(Refusal::InvalidTransition { .. }))
+    ));
     store.act(id, Action::Publish, admin(), "").await.unwrap();
     let r = store.get_document(id).await.unwrap();
     assert!(r.is_public() && r.ever_published);
