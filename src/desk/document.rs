@@ -569,6 +569,8 @@ fn status_name(value: Option<&Value>) -> Option<String> {
     Some(
         Status::parse(s)
             .map(|s| s.label().to_string())
+            // A hold's decision (`open → dismissed`) in the clerk's words.
+            .or_else(|| crate::domain::HoldState::parse(s).map(|h| h.label().to_string()))
             .unwrap_or_else(|| s.to_string()),
     )
 }
