@@ -15,10 +15,10 @@ use axum::routing::{get, post};
 
 use crate::auth::form::FormData;
 use crate::auth::{DeskError, DeskUser};
+use crate::desk::layout::{FlashKind, redirect_with_flash};
 use crate::desk::validate::{self, FieldError, Input};
 use crate::domain::Action;
 use crate::store::{Actor, Corrections, DocumentRecord, Resolution, StoreError};
-use crate::desk::layout::{FlashKind, redirect_with_flash};
 use crate::web::SharedState;
 use crate::web::html::escape;
 
@@ -69,13 +69,7 @@ fn refused(user: &DeskUser, status: StatusCode, id: Option<i64>, message: &str) 
         "<h1>Không thực hiện được</h1>\n<p role=\"alert\">{}</p>\n{back}",
         escape(message)
     );
-    no_store(
-        (
-            status,
-            Html(desk_page(user, "Không thực hiện được", &body)),
-        )
-            .into_response(),
-    )
+    no_store((status, Html(desk_page(user, "Không thực hiện được", &body))).into_response())
 }
 
 /// A store error of an action as the desk answers it: a registry rule's refusal is a 409

@@ -70,7 +70,8 @@ fn no_store(mut response: Response) -> Response {
 
 fn page(_state: &SharedState, user: &DeskUser, title: &str, head: &str, body: &str) -> Response {
     // The upload script (in `head`) is deferred: placed before the body, it runs after it.
-    let html = crate::desk::layout::desk_page_at(user, title, "/desk/upload", &format!("{head}{body}"));
+    let html =
+        crate::desk::layout::desk_page_at(user, title, "/desk/upload", &format!("{head}{body}"));
     no_store(html.into_response())
 }
 

@@ -26,7 +26,9 @@ fn user_add(data: &Path, name: &str, role: &str, unit: &str) {
     use std::io::Write;
     let mut child = vanban(
         data,
-        &["user", "add", "--name", name, "--role", role, "--unit", unit],
+        &[
+            "user", "add", "--name", name, "--role", role, "--unit", unit,
+        ],
     )
     .stdin(Stdio::piped())
     .stdout(Stdio::piped())
@@ -126,10 +128,16 @@ fn a_clerk_uploads_reviews_corrects_and_publishes_in_chromium() {
         String::from_utf8_lossy(&ingest.stdout),
         String::from_utf8_lossy(&ingest.stderr)
     );
-    for (code, name) in [(UNIT, "UBND xã Quốc Tuấn"), (OTHER_UNIT, "UBND xã Nam Chính")] {
-        let out = vanban(data.path(), &["unit", "add", "--code", code, "--name", name])
-            .output()
-            .unwrap();
+    for (code, name) in [
+        (UNIT, "UBND xã Quốc Tuấn"),
+        (OTHER_UNIT, "UBND xã Nam Chính"),
+    ] {
+        let out = vanban(
+            data.path(),
+            &["unit", "add", "--code", code, "--name", name],
+        )
+        .output()
+        .unwrap();
         assert!(
             out.status.success(),
             "unit add {code}: {}",
@@ -224,14 +232,20 @@ fn a_clerk_uploads_reviews_corrects_and_publishes_in_chromium() {
         personal_state.starts_with("Chờ văn thư xem xét") && personal_state.contains("cá nhân"),
         "{personal_state}"
     );
-    assert!(scan_state.starts_with("Chờ văn thư xem xét"), "{scan_state}");
+    assert!(
+        scan_state.starts_with("Chờ văn thư xem xét"),
+        "{scan_state}"
+    );
 
     // 3. The queue lists both held uploads; the personal-data one shows its matched span.
     driver.goto(&format!("{base}/desk/queue"));
     let queued = document_links(&driver);
     assert!(queued.contains(&personal_url), "{queued:?}");
     assert!(queued.contains(&scan_url), "{queued:?}");
-    assert!(!queued.contains(&clean_url), "published: not waiting {queued:?}");
+    assert!(
+        !queued.contains(&clean_url),
+        "published: not waiting {queued:?}"
+    );
     driver.screenshot("desk-queue");
     driver.click(&format!("a[href=\"{personal_url}\"]"));
     driver.wait_for("the document view", "return location.pathname", |v| {
@@ -268,7 +282,17 @@ fn a_clerk_uploads_reviews_corrects_and_publishes_in_chromium() {
         "reason=Th%E1%BB%AD",
     );
     assert_eq!(status, 403, "no CSRF token");
-    driver.click("form[action$=\"/dismiss\"] button[type=submit]");
+    // Each personal-data hold (here: the number, the CCCD, the birth date) is dismissed.
+    let open_holds = "return document.querySelectorAll('form[action$=\"/dismiss\"]').length";
+    let mut open = driver.script(open_holds).as_u64().unwrap();
+    assert!(open >= 1, "a dismissable hold");
+    while open > 0 {
+        driver.click("form[action$=\"/dismiss\"] button[type=submit]");
+        driver.wait_for("one hold fewer", open_holds, |v| {
+            v.as_u64() == Some(open - 1)
+        });
+        open -= 1;
+    }
     driver.wait_for(
         "the hold dismissed and publishing offered",
         "return !!document.querySelector('form[action$=\"/publish\"]')",
@@ -391,7 +415,9 @@ fn a_clerk_uploads_reviews_corrects_and_publishes_in_chromium() {
     driver.goto(&format!("{base}{personal_url}"));
     let h1 = driver.script("return document.querySelector('h1').textContent");
     assert!(
-        h1.as_str().unwrap().contains(&format!("#{}", personal_url.rsplit('/').next().unwrap())),
+        h1.as_str()
+            .unwrap()
+            .contains(&format!("#{}", personal_url.rsplit('/').next().unwrap())),
         "{h1}"
     );
     let forms = driver.script(

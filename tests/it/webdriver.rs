@@ -206,7 +206,10 @@ impl WebDriver {
     /// Types `text` into the element matched by `css` (WebDriver "element send keys").
     pub fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
-        self.post(&format!("/element/{element}/value"), json!({ "text": text }));
+        self.post(
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        );
     }
 
     pub fn click(&self, css: &str) {
