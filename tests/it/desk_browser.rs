@@ -106,6 +106,27 @@ fn document_links(driver: &WebDriver) -> Vec<String> {
         .collect()
 }
 
+/// Opens the public search for `query` until `id` is among the hits: the search index
+/// takes a publication in with its next commit, a moment after the action.
+fn search_until_found(driver: &WebDriver, base: &str, query: &str, id: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        driver.goto(&format!("{base}/van-ban?q={query}"));
+        let hits = driver.script(
+            "return Array.from(document.querySelectorAll('.results .hit'))\
+             .map(function (h) { return h.getAttribute('data-id'); })",
+        );
+        if hits.as_array().unwrap().iter().any(|h| h == id) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "#{id} not found for {query}: {hits}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
 #[test]
 fn a_clerk_uploads_reviews_corrects_and_publishes_in_chromium() {
     if !have_browser() {
@@ -340,25 +361,9 @@ fn a_clerk_uploads_reviews_corrects_and_publishes_in_chromium() {
     // 4. The public search finds it, typed without diacritics.
     let scan_id = scan_url.rsplit('/').next().unwrap().to_string();
     let clean_id = clean_url.rsplit('/').next().unwrap().to_string();
-    driver.goto(&format!("{base}/van-ban?q=cong+nhan+thon+van+hoa"));
-    let hits = driver.script(
-        "return Array.from(document.querySelectorAll('.results .hit'))\
-         .map(function (h) { return h.getAttribute('data-id'); })",
-    );
-    assert!(
-        hits.as_array().unwrap().iter().any(|h| h == &scan_id),
-        "{hits}"
-    );
+    search_until_found(&driver, &base, "cong+nhan+thon+van+hoa", &scan_id);
     driver.screenshot("desk-search");
-    driver.goto(&format!("{base}/van-ban?q=chinh+trang+duong+thon"));
-    let hits = driver.script(
-        "return Array.from(document.querySelectorAll('.results .hit'))\
-         .map(function (h) { return h.getAttribute('data-id'); })",
-    );
-    assert!(
-        hits.as_array().unwrap().iter().any(|h| h == &clean_id),
-        "{hits}"
-    );
+    search_until_found(&driver, &base, "chinh+trang+duong+thon", &clean_id);
 
     // 5. The MẬT document: no publish button, and a forced publish is refused.
     driver.goto(&format!("{base}/desk/queue"));
