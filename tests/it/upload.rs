@@ -44,7 +44,7 @@ pub fn decision(n: usize, paragraphs: &[&str]) -> Vec<u8> {
 }
 
 /// A one-page "scan": a grey image drawn over the page, no text at all.
-fn scan_pdf() -> Vec<u8> {
+pub fn scan_pdf() -> Vec<u8> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let pixels: Vec<u8> = (0..200 * 280).map(|i| 200 + (i % 37) as u8).collect();
