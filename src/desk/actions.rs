@@ -59,6 +59,17 @@ fn desk_page(user: &DeskUser, title: &str, body: &str) -> String {
     crate::desk::layout::desk_page(user, title, body).0
 }
 
+/// The units' names, offered as issuers in the correction form (none if they cannot be read:
+/// the field stays free text).
+async fn issuer_names(state: &SharedState) -> Vec<String> {
+    state
+        .store
+        .units()
+        .await
+        .map(|units| units.into_iter().map(|u| u.name).collect())
+        .unwrap_or_default()
+}
+
 /// A refusal page: what was refused and why, with the way back.
 fn refused(user: &DeskUser, status: StatusCode, id: Option<i64>, message: &str) -> Response {
     let back = match id {
@@ -185,6 +196,7 @@ fn correction_page(
     values: &Input,
     errors: &[FieldError],
     notice: Option<&str>,
+    issuers: &[String],
 ) -> String {
     let id = record.id;
     let error_of = |field: &str| {
@@ -282,7 +294,21 @@ fn correction_page(
             &values.number_symbol,
             true
         ),
-        issuer = text("issuer", "Cơ quan ban hành", &values.issuer, true),
+        // The units' names are offered; any other issuing body may be typed.
+        issuer = format!(
+            "{}<datalist id=\"issuers\">{}</datalist>",
+            text(
+                "issuer",
+                "Cơ quan ban hành (chọn đơn vị hoặc gõ tên cơ quan)",
+                &values.issuer,
+                true
+            )
+            .replace(" size=\"60\">", " size=\"60\" list=\"issuers\">"),
+            issuers
+                .iter()
+                .map(|name| format!("<option value=\"{}\">", escape(name)))
+                .collect::<String>()
+        ),
         issued = date("issued_date", "Ngày ban hành", &values.issued_date, true),
         effective = date(
             "effective_date",
@@ -328,7 +354,16 @@ async fn correct_form(
     };
     match record {
         Ok(record) => {
-            let body = correction_page(&state, &user, &record, &input_of(&record), &[], None);
+            let issuers = issuer_names(&state).await;
+            let body = correction_page(
+                &state,
+                &user,
+                &record,
+                &input_of(&record),
+                &[],
+                None,
+                &issuers,
+            );
             no_store(Html(desk_page(&user, "Sửa thông tin văn bản", &body)).into_response())
         }
         Err(e) => e.into_response(),
@@ -354,6 +389,7 @@ async fn correct(
         Err(e) => return e.into_response(),
     };
     let id = record.id;
+    let issuers = issuer_names(&state).await;
     let field = |name: &str| form.get(name).map(str::to_string);
     let input = Input {
         doc_type: field("doc_type"),
@@ -366,7 +402,7 @@ async fn correct(
         signer_title: field("signer_title"),
     };
     let page = |status: StatusCode, errors: &[FieldError], notice: Option<&str>| {
-        let body = correction_page(&state, &user, &record, &input, errors, notice);
+        let body = correction_page(&state, &user, &record, &input, errors, notice, &issuers);
         no_store(
             (
                 status,
