@@ -271,6 +271,21 @@ fn correction_page(
         )
     };
     let abstract_value = escape(values.abstract_text.as_deref().unwrap_or(""));
+    // The units' names are offered; any other issuing body may be typed.
+    let issuer_field = format!(
+        "{}<datalist id=\"issuers\">{}</datalist>",
+        text(
+            "issuer",
+            "Cơ quan ban hành (chọn đơn vị hoặc gõ tên cơ quan)",
+            &values.issuer,
+            true
+        )
+        .replace(" size=\"60\">", " size=\"60\" list=\"issuers\">"),
+        issuers
+            .iter()
+            .map(|name| format!("<option value=\"{}\">", escape(name)))
+            .collect::<String>()
+    );
     format!(
         "<h1>Sửa thông tin văn bản #{id}</h1>{notice}{summary}\
          <form method=\"post\" action=\"/desk/documents/{id}/correct\" novalidate>\
@@ -294,21 +309,7 @@ fn correction_page(
             &values.number_symbol,
             true
         ),
-        // The units' names are offered; any other issuing body may be typed.
-        issuer = format!(
-            "{}<datalist id=\"issuers\">{}</datalist>",
-            text(
-                "issuer",
-                "Cơ quan ban hành (chọn đơn vị hoặc gõ tên cơ quan)",
-                &values.issuer,
-                true
-            )
-            .replace(" size=\"60\">", " size=\"60\" list=\"issuers\">"),
-            issuers
-                .iter()
-                .map(|name| format!("<option value=\"{}\">", escape(name)))
-                .collect::<String>()
-        ),
+        issuer = issuer_field,
         issued = date("issued_date", "Ngày ban hành", &values.issued_date, true),
         effective = date(
             "effective_date",
