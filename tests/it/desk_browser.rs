@@ -106,25 +106,42 @@ fn document_links(driver: &WebDriver) -> Vec<String> {
         .collect()
 }
 
-/// Opens the public search for `query` until `id` is among the hits: the search index
-/// takes a publication in with its next commit, a moment after the action.
+/// Waits (through the API, which no browser cache keeps) until the search index has taken
+/// the publication in, then opens the public search page for `query` and expects `id`
+/// among its hits. The page is cacheable for a minute: opening it earlier would keep the
+/// browser on a stale answer.
 fn search_until_found(driver: &WebDriver, base: &str, query: &str, id: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        driver.goto(&format!("{base}/van-ban?q={query}"));
-        let hits = driver.script(
-            "return Array.from(document.querySelectorAll('.results .hit'))\
-             .map(function (h) { return h.getAttribute('data-id'); })",
-        );
-        if hits.as_array().unwrap().iter().any(|h| h == id) {
-            return;
+        let answer: Value = ureq::get(&format!("{base}/api/v1/documents?q={query}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        let found = answer["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["id"].to_string() == id);
+        if found {
+            break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "#{id} not found for {query}: {hits}"
+            "#{id} not found for {query}: {answer}"
         );
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    driver.goto(&format!("{base}/van-ban?q={query}"));
+    let hits = driver.script(
+        "return Array.from(document.querySelectorAll('.results .hit'))\
+         .map(function (h) { return h.getAttribute('data-id'); })",
+    );
+    assert!(
+        hits.as_array().unwrap().iter().any(|h| h == id),
+        "#{id} not on the search page for {query}: {hits}"
+    );
 }
 
 #[test]
