@@ -123,7 +123,7 @@ fn search_until_found(driver: &WebDriver, base: &str, query: &str, id: &str) {
             .as_array()
             .unwrap()
             .iter()
-            .any(|h| h["id"].to_string() == id);
+            .any(|h| h["id"].as_i64().map(|n| n.to_string()).as_deref() == Some(id));
         if found {
             break;
         }
