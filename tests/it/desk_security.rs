@@ -7,7 +7,8 @@
 //!
 //! A new endpoint is one row of `ENDPOINTS`. Placeholders in paths and bodies:
 //! `{target}` an account to act on (clerk of unit A), `{unit_a}` / `{unit_b}` two units,
-//! `{doc_a}` a record of unit A in `needs_review`.
+//! `{doc_a}` a record of unit A in `needs_review`, `{doc_pub}` a published one, `{doc_h}` one
+//! held for personal data by the hold `{hold_a}`.
 
 use std::collections::BTreeMap;
 
@@ -123,6 +124,30 @@ const ENDPOINTS: &[Endpoint] = &[
         ok: SEE_OTHER,
     },
     Endpoint {
+        path: "/desk/documents/{doc_pub}/withdraw",
+        body: &[("reason", "Bị thay thế bởi quyết định khác")],
+        need: Need::WriteUnitA,
+        ok: SEE_OTHER,
+    },
+    Endpoint {
+        path: "/desk/documents/{doc_pub}/return",
+        body: &[("reason", "Sai trích yếu")],
+        need: Need::WriteUnitA,
+        ok: SEE_OTHER,
+    },
+    Endpoint {
+        path: "/desk/documents/{doc_h}/holds/{hold_a}/dismiss",
+        body: &[("reason", "Mẫu đơn để trống")],
+        need: Need::WriteUnitA,
+        ok: SEE_OTHER,
+    },
+    Endpoint {
+        path: "/desk/documents/{doc_h}/holds/{hold_a}/confirm",
+        body: &[("reason", "Có số căn cước của công dân")],
+        need: Need::WriteUnitA,
+        ok: SEE_OTHER,
+    },
+    Endpoint {
         path: "/desk/documents/{doc_a}/publish",
         body: &[],
         need: Need::WriteUnitA,
@@ -210,6 +235,11 @@ struct Fixture {
     disabled: DeskSession,
     target: i64,
     doc_a: i64,
+    /// A published record of unit A.
+    doc_pub: i64,
+    /// A record of unit A held for personal data, and that hold.
+    doc_h: i64,
+    hold_a: i64,
 }
 
 async fn fixture() -> Fixture {
@@ -231,6 +261,36 @@ async fn fixture() -> Fixture {
             ..Doc::default()
         })
         .await;
+    let doc_pub = app
+        .add(Doc {
+            unit: UNIT_A,
+            status: Status::Published,
+            number_symbol: Some("13/QĐ-UBND"),
+            abstract_text: "Về việc công bố kế hoạch",
+            ..Doc::default()
+        })
+        .await;
+    let doc_h = app
+        .add(Doc {
+            unit: UNIT_A,
+            status: Status::NeedsReview,
+            number_symbol: Some("14/QĐ-UBND"),
+            abstract_text: "Về việc hỗ trợ hộ nghèo",
+            ..Doc::default()
+        })
+        .await;
+    let Store::Sqlite(pool) = &app.state.store else {
+        unreachable!("desk tests run on SQLite")
+    };
+    let hold_a: i64 = sqlx::query_scalar(
+        "INSERT INTO document_holds (document_id, code, message, evidence, created_at) \
+         VALUES (?, 'personal_data', 'Có thông tin cá nhân', 'số CCCD 001089012345', '2025-01-01T00:00:00Z') \
+         RETURNING id",
+    )
+    .bind(doc_h)
+    .fetch_one(pool)
+    .await
+    .unwrap();
     // An idle session, a session past its absolute end, and an account disabled behind
     // the store's back (its session row left in place: the lookup itself must refuse it).
     force(
@@ -268,6 +328,9 @@ async fn fixture() -> Fixture {
         disabled,
         target,
         doc_a,
+        doc_pub,
+        doc_h,
+        hold_a,
     }
 }
 
@@ -325,6 +388,9 @@ impl Fixture {
             .replace("{unit_a}", UNIT_A)
             .replace("{unit_b}", UNIT_B)
             .replace("{doc_a}", &self.doc_a.to_string())
+            .replace("{doc_pub}", &self.doc_pub.to_string())
+            .replace("{doc_h}", &self.doc_h.to_string())
+            .replace("{hold_a}", &self.hold_a.to_string())
     }
 
     /// The session an endpoint is for.
