@@ -127,9 +127,15 @@ async fn writable(
     Ok(record)
 }
 
-/// The account as the store's actor: its audit name and its units.
-fn actor_name(user: &DeskUser) -> String {
-    user.actor()
+/// What every action form is checked for first: its CSRF token, then the record's id.
+fn checked_id(
+    user: &DeskUser,
+    headers: &HeaderMap,
+    form: &FormData,
+    raw: &str,
+) -> Result<i64, DeskError> {
+    user.verify_csrf_in(headers, form.csrf())?;
+    parse_id(raw)
 }
 
 async fn action(
@@ -140,10 +146,7 @@ async fn action(
     form: FormData,
     action: Action,
 ) -> Response {
-    if let Err(e) = user.verify_csrf_in(&headers, form.csrf()) {
-        return e.into_response();
-    }
-    let id = match parse_id(&id) {
+    let id = match checked_id(&user, &headers, &form, &id) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
@@ -151,7 +154,7 @@ async fn action(
         return e.into_response();
     }
     let reason = form.get("reason").unwrap_or("").trim().to_string();
-    let name = actor_name(&user);
+    let name = user.actor();
     match state
         .store
         .act(id, action, Actor::new(&name, user.unit_scope()), &reason)
@@ -417,7 +420,7 @@ async fn correct(
         Err(errors) => return page(StatusCode::UNPROCESSABLE_ENTITY, &errors, None),
     };
     let reason = form.get("reason").unwrap_or("").trim().to_string();
-    let name = actor_name(&user);
+    let name = user.actor();
     match state
         .store
         .correct(
@@ -481,7 +484,7 @@ async fn resolve_hold(
         .unwrap_or("")
         .trim()
         .to_string();
-    let name = actor_name(&user);
+    let name = user.actor();
     match state
         .store
         .resolve_hold(
@@ -518,10 +521,7 @@ async fn merge(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    if let Err(e) = user.verify_csrf_in(&headers, form.csrf()) {
-        return e.into_response();
-    }
-    let id = match parse_id(&id) {
+    let id = match checked_id(&user, &headers, &form, &id) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
@@ -539,7 +539,7 @@ async fn merge(
         }
     }
     let reason = form.get("reason").unwrap_or("").trim().to_string();
-    let name = actor_name(&user);
+    let name = user.actor();
     match state
         .store
         .merge(id, into, Actor::new(&name, user.unit_scope()), &reason)
@@ -563,10 +563,7 @@ async fn keep_both(
     Path(id): Path<String>,
     form: FormData,
 ) -> Response {
-    if let Err(e) = user.verify_csrf_in(&headers, form.csrf()) {
-        return e.into_response();
-    }
-    let id = match parse_id(&id) {
+    let id = match checked_id(&user, &headers, &form, &id) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
@@ -584,7 +581,7 @@ async fn keep_both(
         }
     }
     let reason = form.get("reason").unwrap_or("").trim().to_string();
-    let name = actor_name(&user);
+    let name = user.actor();
     match state
         .store
         .keep_both(id, other, Actor::new(&name, user.unit_scope()), &reason)
@@ -638,7 +635,7 @@ async fn bulk(
         );
     }
     let reason = form.get("reason").unwrap_or("").trim().to_string();
-    let name = actor_name(&user);
+    let name = user.actor();
     // Clerks act within their units: the store does not find another unit's records.
     let items = state
         .store
